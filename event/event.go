@@ -6,6 +6,7 @@
 package event
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -25,9 +26,6 @@ const (
 	TopicFlags    = "flags"
 	TopicActivity = "activity"
 )
-
-// DeadLetterSuffix is appended to a topic's name to form its dead-letter topic.
-const DeadLetterSuffix = ".dlq"
 
 // HeaderSchema is the header that names a message's protobuf type.
 const HeaderSchema = "schema"
@@ -51,7 +49,7 @@ func Topics(partitions int) []bus.TopicConfig {
 			tc.Overflow = bus.DropOldest
 			tc.Capacity = 256
 		}
-		out = append(out, tc, bus.TopicConfig{Name: name + DeadLetterSuffix, Partitions: 1})
+		out = append(out, tc, bus.TopicConfig{Name: name + bus.DeadLetterSuffix, Partitions: 1})
 	}
 	return out
 }
@@ -103,6 +101,22 @@ func Encode(channelID string, m proto.Message) (bus.Message, error) {
 		Headers: map[string]string{HeaderSchema: Schema(m)},
 		Time:    time.Now(),
 	}, nil
+}
+
+// Handler adapts fn, which takes a decoded payload of type PT, to a
+// bus.Handler. A message that does not decode is a bus.Permanent error, for
+// bus.DeadLetter to move aside.
+func Handler[T any, PT interface {
+	*T
+	proto.Message
+}](fn func(ctx context.Context, m bus.Message, payload PT) error) bus.Handler {
+	return func(ctx context.Context, m bus.Message) error {
+		payload := PT(new(T))
+		if err := Decode(m, payload); err != nil {
+			return bus.Permanent(err)
+		}
+		return fn(ctx, m, payload)
+	}
 }
 
 // Decode parses msg into dst, checking the schema header when present.
