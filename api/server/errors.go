@@ -48,7 +48,16 @@ func CodeName(c codes.Code) string {
 
 // WriteError writes the JSON error body for status code c.
 func WriteError(w http.ResponseWriter, r *http.Request, c codes.Code, msg string) {
-	st := runtime.HTTPStatusFromCode(c)
+	writeError(w, r, c, runtime.HTTPStatusFromCode(c), msg)
+}
+
+// WriteTooLarge writes the error for a request body over the size limit
+// (HTTP 413, code RESOURCE_EXHAUSTED).
+func WriteTooLarge(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, codes.ResourceExhausted, http.StatusRequestEntityTooLarge, "request body too large")
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, c codes.Code, st int, msg string) {
 	if c == codes.Internal || c == codes.Unknown || c == codes.DataLoss {
 		msg = "internal error"
 	}
@@ -64,7 +73,7 @@ func gatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 	if !ok {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			WriteError(w, r, codes.ResourceExhausted, "request body too large")
+			WriteTooLarge(w, r)
 			return
 		}
 		s = status.New(codes.Unknown, err.Error())

@@ -8,6 +8,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -24,5 +25,21 @@ func Require(t testing.TB, name, what string) string {
 		t.Fatalf("testenv: %s is not set: %s is required under CI (run `make test`)", name, what)
 	}
 	t.Skipf("testenv: %s is not set; skipping the %s test (run `make test` to start it)", name, what)
+	return ""
+}
+
+// Command returns the path of the program name, a real client such as
+// grpcurl or kcat. When it is not on PATH the test is skipped, or failed
+// under CI=true.
+func Command(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("testenv: %s is not on PATH: it is required under CI (run `make test`)", name)
+	}
+	t.Skipf("testenv: %s is not on PATH; skipping (run `make test` to install it)", name)
 	return ""
 }
