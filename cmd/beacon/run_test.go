@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func localArgs(dir string) []string {
+	return []string{"-http.addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-admin.addr", "127.0.0.1:0", "-rtmp.addr", "127.0.0.1:0", "-data_dir", dir}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	addrs := make(chan [3]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runWith(ctx, localArgs(t.TempDir()), []string{"BEACON_LOG_FORMAT=json"}, out, func(h, g, a net.Addr) {
+			addrs <- [3]net.Addr{h, g, a}
+		})
+	}()
+	var a [3]net.Addr
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatalf("run returned early: %v\n%s", err, out.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("beacon did not start")
+	}
+	base := "http://" + a[0].String()
+	for _, ca := range []struct{ path, want string }{
+		{"/healthz", `"ok"`},
+		{"/readyz", `"bus":"ok"`},
+		{"/v1/version", `"bus":"mem"`},
+		{"/metrics", "go_goroutines"},
+	} {
+		resp, err := http.Get(base + ca.path)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, ca.path)
+		require.Contains(t, string(b), ca.want, ca.path)
+	}
+	// pprof is on the admin port only.
+	resp, err := http.Get(base + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode)
+	resp, err = http.Get("http://" + a[2].String() + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("beacon did not shut down")
+	}
+	// The JSON log is machine-readable line by line.
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.HasPrefix(line, "{") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		}
+	}
+	require.Contains(t, out.String(), "beacon stopped")
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, ca := range []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"bad target", []string{"-target", "ingest,warp"}, nil, `'target' = "ingest,warp"`},
+		{"bad bus", nil, []string{"BEACON_BUS=nats://x"}, `'bus' = "nats://x"`},
+		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined: -nope"},
+		{"missing config file", []string{"-config", "/nonexistent/beacon.yaml"}, nil, "/nonexistent/beacon.yaml"},
+	} {
+		t.Run(ca.name, func(t *testing.T) {
+			err := runWith(context.Background(), ca.args, ca.env, io.Discard, nil)
+			require.ErrorContains(t, err, ca.want)
+		})
+	}
+}
+
+// The real binary exits 0 on SIGTERM after a graceful shutdown.
+func TestBinaryExitsCleanlyOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "beacon")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	cmd := exec.Command(bin, localArgs(t.TempDir())...)
+	stdout := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stdout
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "Beacon is running") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no startup banner:\n%s", stdout.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		require.NoError(t, err, "exit status after SIGTERM:\n%s", stdout.String())
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("beacon did not exit after SIGTERM")
+	}
+	require.Contains(t, stdout.String(), "beacon stopped")
+}
