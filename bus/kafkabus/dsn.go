@@ -78,8 +78,12 @@ func parseBroker(hp string) (string, error) {
 	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
 		return "", fmt.Errorf("%q: %q is not an IPv6 address", hp, host)
 	}
-	if strings.ContainsAny(host, "[]") {
-		return "", fmt.Errorf("%q: misplaced bracket", hp)
+	if !strings.Contains(host, ":") {
+		for _, r := range host {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+				return "", fmt.Errorf("%q: host %q has %q, which a host name or IPv4 address cannot contain", hp, host, r)
+			}
+		}
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '0' {

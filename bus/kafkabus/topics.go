@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-
 	"github.com/segmentio/kafka-go"
 )
 
@@ -104,4 +103,3 @@ func (b *Bus) createTopics(ctx context.Context, names []string) error {
 	}
 	return nil
 }
-
