@@ -51,7 +51,7 @@ type Addr struct {
 type Config struct {
 	// Targets are the stages this process runs: all, or a comma list of
 	// ingest, media, ml, index, recommend, api, web.
-	Targets string `yaml:"targets"`
+	Targets string `yaml:"target"`
 	// DataDir holds the embedded backends' files. It defaults to ./data.
 	DataDir string `yaml:"data_dir"`
 	// Bus is the bus DSN: mem:// or kafka://host1:9092,host2:9092.
@@ -144,7 +144,7 @@ func invalid(key string, value any, why string) error {
 // Validate checks every key and names the first bad key and value.
 func (c Config) Validate() error {
 	if len(c.Stages()) == 0 {
-		return invalid("targets", c.Targets, "names no stage")
+		return invalid("target", c.Targets, "names no stage")
 	}
 	for _, s := range c.Stages() {
 		ok := false
@@ -152,7 +152,7 @@ func (c Config) Validate() error {
 			ok = ok || s == k
 		}
 		if !ok {
-			return invalid("targets", c.Targets, fmt.Sprintf("unknown stage %q (want all or %s)", s, strings.Join(stages, ", ")))
+			return invalid("target", c.Targets, fmt.Sprintf("unknown stage %q (want all or %s)", s, strings.Join(stages, ", ")))
 		}
 	}
 	if c.DataDir == "" {

@@ -65,8 +65,8 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		mod  func(*config.Config)
 		want string
 	}{
-		{"targets", func(c *config.Config) { c.Targets = "ingest,teleport" }, `'targets' = "ingest,teleport"`},
-		{"empty targets", func(c *config.Config) { c.Targets = " , " }, `'targets'`},
+		{"targets", func(c *config.Config) { c.Targets = "ingest,teleport" }, `'target' = "ingest,teleport"`},
+		{"empty targets", func(c *config.Config) { c.Targets = " , " }, `'target'`},
 		{"bus scheme", func(c *config.Config) { c.Bus = "redis://x" }, `'bus' = "redis://x"`},
 		{"kafka no broker", func(c *config.Config) { c.Bus = "kafka://" }, `'bus' = "kafka://"`},
 		{"kafka bad port", func(c *config.Config) { c.Bus = "kafka://h:99999" }, `'bus' = "kafka://h:99999"`},
