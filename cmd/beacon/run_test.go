@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/beaconlive/beacon/internal/testenv"
 )
 
 type syncBuffer struct {
@@ -98,6 +100,47 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	}
 	require.Contains(t, out.String(), "beacon stopped")
+}
+
+// With a kafka:// bus DSN the process uses the real broker: topics are
+// created and /readyz reports the bus reachable.
+func TestRunWithKafkaBus(t *testing.T) {
+	brokers := testenv.Require(t, "KAFKA_BROKERS", "Kafka broker")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	args := append(localArgs(t.TempDir()), "-bus", "kafka://"+brokers, "-target", "api,index")
+	go func() {
+		done <- runWith(ctx, args, nil, out, func(h, _, _ net.Addr) { addrs <- h })
+	}()
+	var h net.Addr
+	select {
+	case h = <-addrs:
+	case err := <-done:
+		t.Fatalf("run returned early: %v\n%s", err, out.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("beacon did not start:\n%s", out.String())
+	}
+	for _, ca := range []struct{ path, want string }{
+		{"/readyz", `"bus":"ok"`},
+		{"/v1/version", `"bus":"kafka"`},
+	} {
+		resp, err := http.Get("http://" + h.String() + ca.path)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, ca.path)
+		require.Contains(t, string(b), ca.want)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("beacon did not shut down")
+	}
 }
 
 func TestRunRejectsBadConfig(t *testing.T) {
