@@ -9,7 +9,7 @@ CACHE := $(CURDIR)/.cache
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPC_GATEWAY_VERSION := v2.33.0
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 
 # Area fragments add prerequisites and targets here (for example the
 # onnxruntime library to RUN_PREREQS and TEST_PREREQS).
