@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -278,8 +279,11 @@ func (s *Server) Run(ctx context.Context) error {
 		}),
 		runtime.WithIncomingHeaderMatcher(func(k string) (string, bool) {
 			switch strings.ToLower(k) {
-			case "x-request-id", "authorization":
-				return strings.ToLower(k), true
+			case "authorization":
+				return "authorization", true
+			case "x-request-id":
+				// Forwarded sanitized by WithMetadata below, never raw.
+				return "", false
 			}
 			return runtime.DefaultHeaderMatcher(k)
 		}),
@@ -303,7 +307,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("server: register gateway: %w", err)
 		}
 	}
-	s.mux.Handle("/v1/", gw)
+	s.mux.Handle("/v1/", checkQueryUTF8(gw))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, codes.NotFound, "no such route: "+r.URL.Path)
 	})
@@ -392,4 +396,24 @@ func (v *versionService) GetVersion(context.Context, *apiv1.GetVersionRequest) (
 	targets := append([]string(nil), v.cfg.Targets...)
 	sort.Strings(targets)
 	return &apiv1.GetVersionResponse{Version: v.cfg.Version, GoVersion: goVersion(), Targets: targets, Bus: v.cfg.Bus}, nil
+}
+
+// checkQueryUTF8 refuses query parameters that are not valid UTF-8 before the
+// gateway turns them into proto strings (which cannot hold them).
+func checkQueryUTF8(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, vs := range r.URL.Query() {
+			if !utf8.ValidString(k) {
+				WriteError(w, r, codes.InvalidArgument, "query parameter names must be valid UTF-8")
+				return
+			}
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					WriteError(w, r, codes.InvalidArgument, fmt.Sprintf("query parameter %q must be valid UTF-8", k))
+					return
+				}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -159,7 +159,10 @@ func TestErrorModel(t *testing.T) {
 	})
 	t.Run("malformed query parameter", func(t *testing.T) {
 		resp, b := get(t, r.http+"/v1/version?unknown_field=%ff")
-		// Unknown query parameters are ignored by the gateway; the call succeeds.
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, string(b))
+		require.Contains(t, errorBody(t, b).Message, "valid UTF-8")
+		// Unknown but well-formed query parameters are ignored.
+		resp, b = get(t, r.http+"/v1/version?unknown_field=1")
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 	})
 }
