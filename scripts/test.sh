@@ -18,6 +18,12 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== every package says what it is for"
+undocumented=$(go list -f '{{if not .Doc}}{{.ImportPath}}{{end}}' ./... | grep -v '/api/gen/' || true)
+if [ -n "$undocumented" ]; then
+  echo "packages without a package doc comment:"; echo "$undocumented"; exit 1
+fi
+
 echo "== starting engines"
 trap 'bash scripts/engines.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/engines.sh start
