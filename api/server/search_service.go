@@ -41,13 +41,26 @@ const (
 type DirectoryService struct {
 	apiv1.UnimplementedStreamsServiceServer
 	apiv1.UnimplementedSearchServiceServer
+	streams    *StreamService
 	index      channelSearcher
 	categories categoryLister
 }
 
-// NewDirectoryService returns the directory APIs over index and categories.
-func NewDirectoryService(index channelSearcher, categories categoryLister) *DirectoryService {
-	return &DirectoryService{index: index, categories: categories}
+// directoryIndex is what the directory APIs need of the search index.
+type directoryIndex interface {
+	channelSearcher
+	channelGetter
+}
+
+// NewDirectoryService returns the directory APIs over index and categories;
+// live (may be nil) tells which channels the media stage serves.
+func NewDirectoryService(index directoryIndex, categories categoryLister, live liveSource) *DirectoryService {
+	return &DirectoryService{streams: NewStreamService(index, live), index: index, categories: categories}
+}
+
+// GetStream implements StreamsService.
+func (d *DirectoryService) GetStream(ctx context.Context, req *apiv1.GetStreamRequest) (*apiv1.GetStreamResponse, error) {
+	return d.streams.GetStream(ctx, req)
 }
 
 // Register adds the directory services to s.

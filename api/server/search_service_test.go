@@ -22,6 +22,63 @@ type seedCategories struct{}
 
 func (seedCategories) Categories(context.Context) ([]store.Category, error) { return seed.Categories() }
 
+// fakeLive stands in for the media stage; the real one is wired and tested
+// end to end in cmd/beacon.
+type fakeLive struct{}
+
+func (fakeLive) Live(id string) (server.LiveInfo, bool) {
+	if id != "c1" {
+		return server.LiveInfo{}, false
+	}
+	return server.LiveInfo{
+		StartedAt: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), Publishing: true, Width: 1280, Height: 720, FPS: 30,
+		VideoCodec: "avc1.64001f", AudioCodec: "mp4a.40.2", MasterPath: "/hls/c1/index.m3u8",
+		Renditions:     []server.LiveRendition{{Name: "source", Width: 1280, Height: 720, FPS: 30, Bandwidth: 3000000, PlaylistPath: "/hls/c1/source/main_stream.m3u8"}, {Name: "480p", Width: 854, Height: 480, FPS: 30, Bandwidth: 1400000, PlaylistPath: "/hls/c1/480p/index.m3u8"}},
+		ThumbnailSizes: []string{"320x180", "640x360"},
+	}, true
+}
+
+func TestGetStream(t *testing.T) {
+	r := directory(t)
+	var b struct {
+		Stream struct {
+			ChannelID    string `json:"channel_id"`
+			Title        string `json:"title"`
+			Live         bool   `json:"live"`
+			ThumbnailURL string `json:"thumbnail_url"`
+		} `json:"stream"`
+		Playback struct {
+			Live       bool   `json:"live"`
+			HLSURL     string `json:"hls_url"`
+			Renditions []struct {
+				Name   string `json:"name"`
+				Height int    `json:"height"`
+			} `json:"renditions"`
+			ThumbnailURL string `json:"thumbnail_url"`
+		} `json:"playback"`
+	}
+	code, _ := getJSON(t, r, "/v1/streams/c1", nil, &b)
+	require.Equal(t, 200, code)
+	require.Equal(t, "Any% speedrun world record attempts", b.Stream.Title)
+	require.True(t, b.Stream.Live)
+	require.True(t, b.Playback.Live)
+	require.Equal(t, "/hls/c1/index.m3u8", b.Playback.HLSURL)
+	require.Len(t, b.Playback.Renditions, 2)
+	require.Equal(t, "/thumbnails/c1-{width}x{height}.jpg", b.Playback.ThumbnailURL)
+
+	// Indexed as live but not served by media: reported offline.
+	code, _ = getJSON(t, r, "/v1/streams/c2", nil, &b)
+	require.Equal(t, 200, code)
+	require.False(t, b.Stream.Live)
+
+	code, e := getJSON(t, r, "/v1/streams/nobody", nil, &b)
+	require.Equal(t, 404, code)
+	require.Equal(t, "NOT_FOUND", e.Code)
+	code, e = getJSON(t, r, "/v1/streams/bad%20name", nil, &b)
+	require.Equal(t, 400, code)
+	require.Equal(t, "INVALID_ARGUMENT", e.Code)
+}
+
 func directory(t *testing.T) *running {
 	t.Helper()
 	idx, err := bleveindex.Open(bleveindex.Config{Path: t.TempDir()})
@@ -39,7 +96,7 @@ func directory(t *testing.T) *running {
 	}
 	require.NoError(t, idx.Refresh(ctx))
 	return start(t, server.Config{}, func(s *server.Server) {
-		server.NewDirectoryService(idx, seedCategories{}).Register(s)
+		server.NewDirectoryService(idx, seedCategories{}, fakeLive{}).Register(s)
 	})
 }
 

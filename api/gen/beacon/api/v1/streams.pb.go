@@ -1079,6 +1079,327 @@ func (x *SuggestResponse) GetCategories() []*Category {
 	return nil
 }
 
+// GetStreamRequest names a channel by id.
+type GetStreamRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStreamRequest) Reset() {
+	*x = GetStreamRequest{}
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamRequest) ProtoMessage() {}
+
+func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
+func (*GetStreamRequest) Descriptor() ([]byte, []int) {
+	return file_beacon_api_v1_streams_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetStreamRequest) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+// Rendition is one variant of the adaptive stream.
+type Rendition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "source" for the passthrough, else the ladder name such as "720p".
+	Name          string  `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Width         int32   `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32   `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	Fps           float64 `protobuf:"fixed64,4,opt,name=fps,proto3" json:"fps,omitempty"`
+	Bandwidth     int64   `protobuf:"varint,5,opt,name=bandwidth,proto3" json:"bandwidth,omitempty"`
+	PlaylistUrl   string  `protobuf:"bytes,6,opt,name=playlist_url,json=playlistUrl,proto3" json:"playlist_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rendition) Reset() {
+	*x = Rendition{}
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rendition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rendition) ProtoMessage() {}
+
+func (x *Rendition) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rendition.ProtoReflect.Descriptor instead.
+func (*Rendition) Descriptor() ([]byte, []int) {
+	return file_beacon_api_v1_streams_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Rendition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Rendition) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Rendition) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Rendition) GetFps() float64 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *Rendition) GetBandwidth() int64 {
+	if x != nil {
+		return x.Bandwidth
+	}
+	return 0
+}
+
+func (x *Rendition) GetPlaylistUrl() string {
+	if x != nil {
+		return x.PlaylistUrl
+	}
+	return ""
+}
+
+// Playback says how to watch a channel.
+type Playback struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Live  bool                   `protobuf:"varint,1,opt,name=live,proto3" json:"live,omitempty"`
+	// Master playlist (source plus every rendition).
+	HlsUrl string `protobuf:"bytes,2,opt,name=hls_url,json=hlsUrl,proto3" json:"hls_url,omitempty"`
+	// LL-HLS playlist of the source, when enabled.
+	LowLatencyUrl string                 `protobuf:"bytes,3,opt,name=low_latency_url,json=lowLatencyUrl,proto3" json:"low_latency_url,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	VideoCodec    string                 `protobuf:"bytes,5,opt,name=video_codec,json=videoCodec,proto3" json:"video_codec,omitempty"`
+	AudioCodec    string                 `protobuf:"bytes,6,opt,name=audio_codec,json=audioCodec,proto3" json:"audio_codec,omitempty"`
+	Width         int32                  `protobuf:"varint,7,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32                  `protobuf:"varint,8,opt,name=height,proto3" json:"height,omitempty"`
+	Fps           float64                `protobuf:"fixed64,9,opt,name=fps,proto3" json:"fps,omitempty"`
+	Renditions    []*Rendition           `protobuf:"bytes,10,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	// Twitch-style template with {width} and {height}.
+	ThumbnailUrl string `protobuf:"bytes,11,opt,name=thumbnail_url,json=thumbnailUrl,proto3" json:"thumbnail_url,omitempty"`
+	// Allowed thumbnail sizes, as "WxH".
+	ThumbnailSizes []string `protobuf:"bytes,12,rep,name=thumbnail_sizes,json=thumbnailSizes,proto3" json:"thumbnail_sizes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Playback) Reset() {
+	*x = Playback{}
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Playback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Playback) ProtoMessage() {}
+
+func (x *Playback) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Playback.ProtoReflect.Descriptor instead.
+func (*Playback) Descriptor() ([]byte, []int) {
+	return file_beacon_api_v1_streams_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Playback) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *Playback) GetHlsUrl() string {
+	if x != nil {
+		return x.HlsUrl
+	}
+	return ""
+}
+
+func (x *Playback) GetLowLatencyUrl() string {
+	if x != nil {
+		return x.LowLatencyUrl
+	}
+	return ""
+}
+
+func (x *Playback) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Playback) GetVideoCodec() string {
+	if x != nil {
+		return x.VideoCodec
+	}
+	return ""
+}
+
+func (x *Playback) GetAudioCodec() string {
+	if x != nil {
+		return x.AudioCodec
+	}
+	return ""
+}
+
+func (x *Playback) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Playback) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Playback) GetFps() float64 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *Playback) GetRenditions() []*Rendition {
+	if x != nil {
+		return x.Renditions
+	}
+	return nil
+}
+
+func (x *Playback) GetThumbnailUrl() string {
+	if x != nil {
+		return x.ThumbnailUrl
+	}
+	return ""
+}
+
+func (x *Playback) GetThumbnailSizes() []string {
+	if x != nil {
+		return x.ThumbnailSizes
+	}
+	return nil
+}
+
+// GetStreamResponse is a channel's directory entry and playback.
+type GetStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        *Stream                `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Playback      *Playback              `protobuf:"bytes,2,opt,name=playback,proto3" json:"playback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStreamResponse) Reset() {
+	*x = GetStreamResponse{}
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamResponse) ProtoMessage() {}
+
+func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_api_v1_streams_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
+func (*GetStreamResponse) Descriptor() ([]byte, []int) {
+	return file_beacon_api_v1_streams_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetStreamResponse) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+func (x *GetStreamResponse) GetPlayback() *Playback {
+	if x != nil {
+		return x.Playback
+	}
+	return nil
+}
+
 var File_beacon_api_v1_streams_proto protoreflect.FileDescriptor
 
 const file_beacon_api_v1_streams_proto_rawDesc = "" +
@@ -1172,15 +1493,47 @@ const file_beacon_api_v1_streams_proto_rawDesc = "" +
 	"\bchannels\x18\x01 \x03(\v2\x15.beacon.api.v1.StreamR\bchannels\x127\n" +
 	"\n" +
 	"categories\x18\x02 \x03(\v2\x17.beacon.api.v1.CategoryR\n" +
-	"categories*v\n" +
+	"categories\",\n" +
+	"\x10GetStreamRequest\x12\x18\n" +
+	"\achannel\x18\x01 \x01(\tR\achannel\"\xa0\x01\n" +
+	"\tRendition\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\x05R\x06height\x12\x10\n" +
+	"\x03fps\x18\x04 \x01(\x01R\x03fps\x12\x1c\n" +
+	"\tbandwidth\x18\x05 \x01(\x03R\tbandwidth\x12!\n" +
+	"\fplaylist_url\x18\x06 \x01(\tR\vplaylistUrl\"\xa4\x03\n" +
+	"\bPlayback\x12\x12\n" +
+	"\x04live\x18\x01 \x01(\bR\x04live\x12\x17\n" +
+	"\ahls_url\x18\x02 \x01(\tR\x06hlsUrl\x12&\n" +
+	"\x0flow_latency_url\x18\x03 \x01(\tR\rlowLatencyUrl\x129\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x1f\n" +
+	"\vvideo_codec\x18\x05 \x01(\tR\n" +
+	"videoCodec\x12\x1f\n" +
+	"\vaudio_codec\x18\x06 \x01(\tR\n" +
+	"audioCodec\x12\x14\n" +
+	"\x05width\x18\a \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\b \x01(\x05R\x06height\x12\x10\n" +
+	"\x03fps\x18\t \x01(\x01R\x03fps\x128\n" +
+	"\n" +
+	"renditions\x18\n" +
+	" \x03(\v2\x18.beacon.api.v1.RenditionR\n" +
+	"renditions\x12#\n" +
+	"\rthumbnail_url\x18\v \x01(\tR\fthumbnailUrl\x12'\n" +
+	"\x0fthumbnail_sizes\x18\f \x03(\tR\x0ethumbnailSizes\"w\n" +
+	"\x11GetStreamResponse\x12-\n" +
+	"\x06stream\x18\x01 \x01(\v2\x15.beacon.api.v1.StreamR\x06stream\x123\n" +
+	"\bplayback\x18\x02 \x01(\v2\x17.beacon.api.v1.PlaybackR\bplayback*v\n" +
 	"\n" +
 	"StreamSort\x12\x1b\n" +
 	"\x17STREAM_SORT_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15STREAM_SORT_RELEVANCE\x10\x01\x12\x17\n" +
 	"\x13STREAM_SORT_VIEWERS\x10\x02\x12\x17\n" +
-	"\x13STREAM_SORT_RECENCY\x10\x032{\n" +
+	"\x13STREAM_SORT_RECENCY\x10\x032\xea\x01\n" +
 	"\x0eStreamsService\x12i\n" +
-	"\vListStreams\x12!.beacon.api.v1.ListStreamsRequest\x1a\".beacon.api.v1.ListStreamsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/streams2\xee\x03\n" +
+	"\vListStreams\x12!.beacon.api.v1.ListStreamsRequest\x1a\".beacon.api.v1.ListStreamsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/streams\x12m\n" +
+	"\tGetStream\x12\x1f.beacon.api.v1.GetStreamRequest\x1a .beacon.api.v1.GetStreamResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/streams/{channel}2\xee\x03\n" +
 	"\rSearchService\x12z\n" +
 	"\x0eSearchChannels\x12$.beacon.api.v1.SearchChannelsRequest\x1a%.beacon.api.v1.SearchChannelsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/search/channels\x12\x82\x01\n" +
 	"\x10SearchCategories\x12&.beacon.api.v1.SearchCategoriesRequest\x1a'.beacon.api.v1.SearchCategoriesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/search/categories\x12v\n" +
@@ -1200,7 +1553,7 @@ func file_beacon_api_v1_streams_proto_rawDescGZIP() []byte {
 }
 
 var file_beacon_api_v1_streams_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_beacon_api_v1_streams_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_beacon_api_v1_streams_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_beacon_api_v1_streams_proto_goTypes = []any{
 	(StreamSort)(0),                  // 0: beacon.api.v1.StreamSort
 	(*Stream)(nil),                   // 1: beacon.api.v1.Stream
@@ -1217,10 +1570,14 @@ var file_beacon_api_v1_streams_proto_goTypes = []any{
 	(*TopCategoriesResponse)(nil),    // 12: beacon.api.v1.TopCategoriesResponse
 	(*SuggestRequest)(nil),           // 13: beacon.api.v1.SuggestRequest
 	(*SuggestResponse)(nil),          // 14: beacon.api.v1.SuggestResponse
-	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
+	(*GetStreamRequest)(nil),         // 15: beacon.api.v1.GetStreamRequest
+	(*Rendition)(nil),                // 16: beacon.api.v1.Rendition
+	(*Playback)(nil),                 // 17: beacon.api.v1.Playback
+	(*GetStreamResponse)(nil),        // 18: beacon.api.v1.GetStreamResponse
+	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
 }
 var file_beacon_api_v1_streams_proto_depIdxs = []int32{
-	15, // 0: beacon.api.v1.Stream.started_at:type_name -> google.protobuf.Timestamp
+	19, // 0: beacon.api.v1.Stream.started_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: beacon.api.v1.ListStreamsRequest.sort:type_name -> beacon.api.v1.StreamSort
 	3,  // 2: beacon.api.v1.Facets.categories:type_name -> beacon.api.v1.Facet
 	3,  // 3: beacon.api.v1.Facets.languages:type_name -> beacon.api.v1.Facet
@@ -1233,21 +1590,27 @@ var file_beacon_api_v1_streams_proto_depIdxs = []int32{
 	8,  // 10: beacon.api.v1.TopCategoriesResponse.categories:type_name -> beacon.api.v1.Category
 	1,  // 11: beacon.api.v1.SuggestResponse.channels:type_name -> beacon.api.v1.Stream
 	8,  // 12: beacon.api.v1.SuggestResponse.categories:type_name -> beacon.api.v1.Category
-	2,  // 13: beacon.api.v1.StreamsService.ListStreams:input_type -> beacon.api.v1.ListStreamsRequest
-	6,  // 14: beacon.api.v1.SearchService.SearchChannels:input_type -> beacon.api.v1.SearchChannelsRequest
-	9,  // 15: beacon.api.v1.SearchService.SearchCategories:input_type -> beacon.api.v1.SearchCategoriesRequest
-	11, // 16: beacon.api.v1.SearchService.TopCategories:input_type -> beacon.api.v1.TopCategoriesRequest
-	13, // 17: beacon.api.v1.SearchService.Suggest:input_type -> beacon.api.v1.SuggestRequest
-	5,  // 18: beacon.api.v1.StreamsService.ListStreams:output_type -> beacon.api.v1.ListStreamsResponse
-	7,  // 19: beacon.api.v1.SearchService.SearchChannels:output_type -> beacon.api.v1.SearchChannelsResponse
-	10, // 20: beacon.api.v1.SearchService.SearchCategories:output_type -> beacon.api.v1.SearchCategoriesResponse
-	12, // 21: beacon.api.v1.SearchService.TopCategories:output_type -> beacon.api.v1.TopCategoriesResponse
-	14, // 22: beacon.api.v1.SearchService.Suggest:output_type -> beacon.api.v1.SuggestResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	19, // 13: beacon.api.v1.Playback.started_at:type_name -> google.protobuf.Timestamp
+	16, // 14: beacon.api.v1.Playback.renditions:type_name -> beacon.api.v1.Rendition
+	1,  // 15: beacon.api.v1.GetStreamResponse.stream:type_name -> beacon.api.v1.Stream
+	17, // 16: beacon.api.v1.GetStreamResponse.playback:type_name -> beacon.api.v1.Playback
+	2,  // 17: beacon.api.v1.StreamsService.ListStreams:input_type -> beacon.api.v1.ListStreamsRequest
+	15, // 18: beacon.api.v1.StreamsService.GetStream:input_type -> beacon.api.v1.GetStreamRequest
+	6,  // 19: beacon.api.v1.SearchService.SearchChannels:input_type -> beacon.api.v1.SearchChannelsRequest
+	9,  // 20: beacon.api.v1.SearchService.SearchCategories:input_type -> beacon.api.v1.SearchCategoriesRequest
+	11, // 21: beacon.api.v1.SearchService.TopCategories:input_type -> beacon.api.v1.TopCategoriesRequest
+	13, // 22: beacon.api.v1.SearchService.Suggest:input_type -> beacon.api.v1.SuggestRequest
+	5,  // 23: beacon.api.v1.StreamsService.ListStreams:output_type -> beacon.api.v1.ListStreamsResponse
+	18, // 24: beacon.api.v1.StreamsService.GetStream:output_type -> beacon.api.v1.GetStreamResponse
+	7,  // 25: beacon.api.v1.SearchService.SearchChannels:output_type -> beacon.api.v1.SearchChannelsResponse
+	10, // 26: beacon.api.v1.SearchService.SearchCategories:output_type -> beacon.api.v1.SearchCategoriesResponse
+	12, // 27: beacon.api.v1.SearchService.TopCategories:output_type -> beacon.api.v1.TopCategoriesResponse
+	14, // 28: beacon.api.v1.SearchService.Suggest:output_type -> beacon.api.v1.SuggestResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_beacon_api_v1_streams_proto_init() }
@@ -1261,7 +1624,7 @@ func file_beacon_api_v1_streams_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_api_v1_streams_proto_rawDesc), len(file_beacon_api_v1_streams_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -22,6 +22,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	StreamsService_ListStreams_FullMethodName = "/beacon.api.v1.StreamsService/ListStreams"
+	StreamsService_GetStream_FullMethodName   = "/beacon.api.v1.StreamsService/GetStream"
 )
 
 // StreamsServiceClient is the client API for StreamsService service.
@@ -32,6 +33,8 @@ const (
 type StreamsServiceClient interface {
 	// ListStreams returns live streams, most viewers first by default.
 	ListStreams(ctx context.Context, in *ListStreamsRequest, opts ...grpc.CallOption) (*ListStreamsResponse, error)
+	// GetStream returns one channel: live or not, playback URLs, renditions.
+	GetStream(ctx context.Context, in *GetStreamRequest, opts ...grpc.CallOption) (*GetStreamResponse, error)
 }
 
 type streamsServiceClient struct {
@@ -52,6 +55,16 @@ func (c *streamsServiceClient) ListStreams(ctx context.Context, in *ListStreamsR
 	return out, nil
 }
 
+func (c *streamsServiceClient) GetStream(ctx context.Context, in *GetStreamRequest, opts ...grpc.CallOption) (*GetStreamResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStreamResponse)
+	err := c.cc.Invoke(ctx, StreamsService_GetStream_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StreamsServiceServer is the server API for StreamsService service.
 // All implementations must embed UnimplementedStreamsServiceServer
 // for forward compatibility.
@@ -60,6 +73,8 @@ func (c *streamsServiceClient) ListStreams(ctx context.Context, in *ListStreamsR
 type StreamsServiceServer interface {
 	// ListStreams returns live streams, most viewers first by default.
 	ListStreams(context.Context, *ListStreamsRequest) (*ListStreamsResponse, error)
+	// GetStream returns one channel: live or not, playback URLs, renditions.
+	GetStream(context.Context, *GetStreamRequest) (*GetStreamResponse, error)
 	mustEmbedUnimplementedStreamsServiceServer()
 }
 
@@ -72,6 +87,9 @@ type UnimplementedStreamsServiceServer struct{}
 
 func (UnimplementedStreamsServiceServer) ListStreams(context.Context, *ListStreamsRequest) (*ListStreamsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStreams not implemented")
+}
+func (UnimplementedStreamsServiceServer) GetStream(context.Context, *GetStreamRequest) (*GetStreamResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStream not implemented")
 }
 func (UnimplementedStreamsServiceServer) mustEmbedUnimplementedStreamsServiceServer() {}
 func (UnimplementedStreamsServiceServer) testEmbeddedByValue()                        {}
@@ -112,6 +130,24 @@ func _StreamsService_ListStreams_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StreamsService_GetStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStreamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StreamsServiceServer).GetStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StreamsService_GetStream_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StreamsServiceServer).GetStream(ctx, req.(*GetStreamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StreamsService_ServiceDesc is the grpc.ServiceDesc for StreamsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +158,10 @@ var StreamsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListStreams",
 			Handler:    _StreamsService_ListStreams_Handler,
+		},
+		{
+			MethodName: "GetStream",
+			Handler:    _StreamsService_GetStream_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
