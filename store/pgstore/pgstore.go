@@ -101,11 +101,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	s := &Store{pool: pool}
-	s.DB = sqlstore.New(db, sqlstore.Dialect{
+	s.DB, err = sqlstore.New(ctx, db, sqlstore.Dialect{
 		Name:     "postgres",
 		Time:     func(t time.Time) any { return t },
 		Classify: classify,
 	}, cfg.Now, func() error { pool.Close(); return nil })
+	if err != nil {
+		_ = db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
 	if err := sqlstore.SeedCategories(ctx, s); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("pgstore: %w", err)

@@ -78,6 +78,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Keep the hot indexes (stream keys, tokens) in memory: a 16 MiB page
+	// cache per connection plus a 256 MiB shared memory map of the file.
+	q.Add("_pragma", "cache_size(-16384)")
+	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+q.Encode())
 	if err != nil {
@@ -94,11 +98,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	s := &Store{DB: sqlstore.New(db, sqlstore.Dialect{
+	inner, err := sqlstore.New(ctx, db, sqlstore.Dialect{
 		Name:     "sqlite",
 		Time:     func(t time.Time) any { return t.UnixMicro() },
+		Prepare:  true,
 		Classify: classify,
-	}, cfg.Now, nil)}
+	}, cfg.Now, nil)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	s := &Store{DB: inner}
 	if err := sqlstore.SeedCategories(ctx, s); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)

@@ -240,8 +240,7 @@ func (s *DB) StreamKeyByHash(ctx context.Context, hash []byte) (store.StreamKey,
 		return store.StreamKey{}, err
 	}
 	var k store.StreamKey
-	err := s.db.QueryRowContext(ctx, `SELECT k.id, k.channel_id, k.hash, k.created_at, k.revoked_at, c.owner_id, u.disabled
-		FROM stream_keys k JOIN channels c ON c.id = k.channel_id JOIN users u ON u.id = c.owner_id WHERE k.hash = $1`, hash).
+	err := s.queryRow(ctx, s.keyStmt, keyQuery, hash).
 		Scan(&k.ID, &k.ChannelID, &k.Hash, tm{&k.CreatedAt}, tm{&k.RevokedAt}, &k.OwnerID, &k.OwnerDisabled)
 	return k, s.wrap("stream key by hash", err)
 }

@@ -110,8 +110,7 @@ func (s *DB) AccessTokenByHash(ctx context.Context, hash []byte) (store.AccessTo
 	}
 	var t store.AccessToken
 	var clientRevoked time.Time
-	err := s.db.QueryRowContext(ctx, `SELECT t.hash, t.client_id, t.scopes, t.created_at, t.expires_at, t.revoked_at, c.revoked_at
-		FROM access_tokens t JOIN api_clients c ON c.client_id = t.client_id WHERE t.hash = $1`, hash).
+	err := s.queryRow(ctx, s.tokenStmt, tokenQuery, hash).
 		Scan(&t.Hash, &t.ClientID, list{&t.Scopes}, tm{&t.CreatedAt}, tm{&t.ExpiresAt}, tm{&t.RevokedAt}, tm{&clientRevoked})
 	t.ClientRevoked = !clientRevoked.IsZero()
 	return t, s.wrap("access token by hash", err)

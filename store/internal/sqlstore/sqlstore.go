@@ -26,6 +26,10 @@ type Dialect struct {
 	Name string
 	// Time encodes a non-zero time as a query argument.
 	Time func(time.Time) any
+	// Prepare makes the store prepare its hot-path statements once through
+	// database/sql (SQLite: modernc prepares every ad-hoc query). Leave it off
+	// for pgx, which caches prepared statements per connection by itself.
+	Prepare bool
 	// Classify maps a driver error: a unique violation to store.ErrDuplicate,
 	// a foreign-key violation to store.ErrNotFound; others are returned as is.
 	Classify func(error) error
@@ -38,15 +42,37 @@ type DB struct {
 	now     func() time.Time
 	closed  atomic.Bool
 	onClose func() error
+
+	// Prepared statements of the hot paths (ingest and API auth).
+	keyStmt, tokenStmt *sql.Stmt
 }
 
-// New returns a store over db. now defaults to time.Now; onClose runs after
-// db.Close (for example to close a pgx pool).
-func New(db *sql.DB, d Dialect, now func() time.Time, onClose func() error) *DB {
+const (
+	keyQuery = `SELECT k.id, k.channel_id, k.hash, k.created_at, k.revoked_at, c.owner_id, u.disabled
+		FROM stream_keys k JOIN channels c ON c.id = k.channel_id JOIN users u ON u.id = c.owner_id WHERE k.hash = $1`
+	tokenQuery = `SELECT t.hash, t.client_id, t.scopes, t.created_at, t.expires_at, t.revoked_at, c.revoked_at
+		FROM access_tokens t JOIN api_clients c ON c.client_id = t.client_id WHERE t.hash = $1`
+)
+
+// New returns a store over a migrated db. now defaults to time.Now;
+// onClose runs after db.Close (for example to close a pgx pool).
+func New(ctx context.Context, db *sql.DB, d Dialect, now func() time.Time, onClose func() error) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &DB{db: db, d: d, now: now, onClose: onClose}
+	s := &DB{db: db, d: d, now: now, onClose: onClose}
+	if !d.Prepare {
+		return s, nil
+	}
+	var err error
+	if s.keyStmt, err = db.PrepareContext(ctx, keyQuery); err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	if s.tokenStmt, err = db.PrepareContext(ctx, tokenQuery); err != nil {
+		_ = s.keyStmt.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return s, nil
 }
 
 // SQL returns the underlying database (for backend-specific tests and bulk loads).
@@ -68,7 +94,11 @@ func (s *DB) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	err := s.db.Close()
+	var err error
+	if s.keyStmt != nil {
+		err = errors.Join(s.keyStmt.Close(), s.tokenStmt.Close())
+	}
+	err = errors.Join(err, s.db.Close())
 	if s.onClose != nil {
 		err = errors.Join(err, s.onClose())
 	}
@@ -177,6 +207,14 @@ func (s *DB) tx(ctx context.Context, op string, f func(*sql.Tx) error) error {
 		return err
 	}
 	return s.wrap(op, tx.Commit())
+}
+
+// queryRow runs a hot-path query through its prepared statement, if any.
+func (s *DB) queryRow(ctx context.Context, stmt *sql.Stmt, q string, args ...any) *sql.Row {
+	if stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, q, args...)
 }
 
 func affected(r sql.Result) int {
