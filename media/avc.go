@@ -62,11 +62,19 @@ func withParams(dst [][]byte, au [][]byte, in auInfo, sps, pps []byte) [][]byte 
 	}
 	if in.sps == nil {
 		dst = append(dst, sps)
+		if in.pps == nil {
+			dst = append(dst, pps)
+		}
+		return append(dst, rest...)
 	}
-	if in.pps == nil {
-		dst = append(dst, pps)
+	// The SPS is there, the PPS is not: it goes right after the SPS.
+	for _, n := range rest {
+		dst = append(dst, n)
+		if len(n) > 0 && h264.NALUType(n[0]&0x1F) == h264.NALUTypeSPS {
+			dst = append(dst, pps)
+		}
 	}
-	return append(dst, rest...)
+	return dst
 }
 
 // videoParams describes the source video from its SPS.

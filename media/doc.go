@@ -12,15 +12,17 @@
 //     an LL-HLS (fMP4 parts) variant of the same source;
 //   - an ABR ladder: one ffmpeg process per stream, fed an MPEG-TS of the same
 //     access units through its stdin, writes every rendition with its hls
-//     muxer (-var_stream_map). The argv comes from the pure function
-//     [LadderArgs]. If ffmpeg dies it is restarted with backoff while the
-//     source keeps playing;
-//   - a frame tap: a second, tiny ffmpeg process that is fed only one IDR
-//     every [Config.SampleInterval] (so it decodes one frame per sample, not
-//     every frame) and returns raw RGBA frames: model-sized samples
-//     (scale then centre-crop, 224×224 by default), encoded as JPEG and
-//     published as [Frame]s, and every [Config.ThumbnailInterval] a
-//     thumbnail-sized frame from which JPEG thumbnails are made.
+//     muxer (-var_stream_map), keyframes forced every segment duration so
+//     they line up across renditions, timestamps kept (-copyts) so they line
+//     up with the source. The argv comes from a pure function (ladderArgs,
+//     golden files in testdata/ladder). If ffmpeg dies it is restarted with
+//     backoff while the source keeps playing;
+//   - a frame tap: a second, tiny ffmpeg process fed (as FLV) only one IDR
+//     every [Config.SampleInterval], so it decodes one frame per sample
+//     instead of every frame. It returns raw RGBA frames from which Go cuts
+//     the model-sized samples (scale then centre-crop, 224×224 by default),
+//     encoded as JPEG and published as [Frame]s with the capture time, and
+//     every [Config.ThumbnailInterval] the JPEG thumbnails.
 //
 // Nothing on the ingest goroutine waits for ffmpeg or the bus: the ladder
 // feed, the tap feed and the frame publisher are bounded queues that drop and

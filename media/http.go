@@ -108,9 +108,9 @@ func parseThumbnailPath(p string) (string, Size, error) {
 	return ch, Size{w, h}, nil
 }
 
-// smallUint parses 1 to 4 decimal digits.
+// smallUint parses 1 to 4 decimal digits without a leading zero.
 func smallUint(s string) (int, bool) {
-	if len(s) == 0 || len(s) > 4 {
+	if len(s) == 0 || len(s) > 4 || s[0] == '0' {
 		return 0, false
 	}
 	n := 0

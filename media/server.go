@@ -55,7 +55,7 @@ type StreamWriter = interface {
 }
 
 // channelRe is what a channel id must look like to appear in HLS paths.
-var channelRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var channelRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // Server packages live channels into HLS, runs their ladders and frame taps,
 // and serves them over HTTP. Create it with New and run it with Run.
@@ -164,6 +164,9 @@ func (s *Server) channel(id string) *channel {
 
 // OpenStream starts (or, within the reconnect grace period, resumes) the
 // broadcast of channelID. It is what ingest calls once a publish is accepted.
+// Channel ids appear in URLs and must match [A-Za-z0-9_-]{1,128}
+// (ErrInvalidChannel otherwise). A reconnect whose SPS, PPS or audio
+// configuration differ ends the old broadcast and starts a new one.
 func (s *Server) OpenStream(channelID string, p StreamParams) (StreamWriter, error) {
 	if !channelRe.MatchString(channelID) {
 		return nil, ErrInvalidChannel
