@@ -58,7 +58,8 @@ type Service struct {
 	st    store.Store
 	log   *slog.Logger
 	slots hashSlots
-	dummy string // a hash verified for unknown logins, to equalize timing
+	dummyOnce sync.Once
+	dummy     string // a hash verified for unknown logins, to equalize timing
 
 	cacheMu sync.RWMutex
 	cache   map[[32]byte]cachedToken
@@ -119,10 +120,6 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Logger.With("component", "auth"),
 		slots: make(hashSlots, cfg.MaxConcurrentHashes),
 		cache: make(map[[32]byte]cachedToken),
-	}
-	var err error
-	if s.dummy, err = HashPassword(string(randomBytes(16)), cfg.Password); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -235,6 +232,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	}
 	if lerr != nil || errors.Is(err, store.ErrNotFound) {
 		// Same work as a real check, so timing does not reveal the login.
+		s.dummyOnce.Do(func() { s.dummy, _ = HashPassword(b64.EncodeToString(randomBytes(16)), s.cfg.Password) })
 		_, _, _ = s.verify(ctx, s.dummy, r.Password)
 		s.audit(ctx, store.AuditEvent{Kind: store.AuditLoginFailed, Outcome: store.OutcomeFailure, Login: login, IP: ip, Detail: "unknown login"})
 		return LoginResult{}, ErrInvalidCredentials

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -131,7 +132,16 @@ func classify(err error) error {
 	return err
 }
 
+// constraintDetail returns the column a unique constraint names
+// ("users.login"); SQLite's message names columns, never values.
 func constraintDetail(se *sqlite.Error) string {
-	// "UNIQUE constraint failed: users.login" names the column, never the value.
-	return se.Error()
+	msg := se.Error()
+	const marker = "constraint failed: "
+	if i := strings.Index(msg, marker); i >= 0 {
+		msg = msg[i+len(marker):]
+		if j := strings.Index(msg, " ("); j >= 0 {
+			msg = msg[:j]
+		}
+	}
+	return msg
 }
