@@ -15,6 +15,9 @@ data=$dir/data
 port=${PG_PORT:-15432}
 db=beacon
 cmd=${1:?usage: engine-postgres.sh start|stop}
+# A previous start may have placed the cluster elsewhere (see below): use the
+# real path, which the postgres user can reach.
+if [ -L "$dir" ]; then dir=$(readlink -f "$dir"); data=$dir/data; fi
 
 bindir=""
 for v in 17 16 15; do
@@ -34,7 +37,7 @@ fi
 # As root, run the server as the postgres OS user (initdb refuses root).
 as_pg() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -49,13 +52,13 @@ start)
     # The postgres user must be able to reach the data directory.
     chmod o+x "$root" "$cache" 2>/dev/null || true
     chown postgres:postgres "$dir"
-    if ! runuser -u postgres -- test -w "$dir"; then
+    if ! (cd / && runuser -u postgres -- test -w "$dir"); then
       # A checkout under a private home directory: keep the cluster where the
       # postgres user can reach it, linked from .cache/postgres.
       alt=/var/tmp/beacon-postgres-$(echo "$root" | md5sum | cut -c1-12)
       mkdir -p "$alt" && chown postgres:postgres "$alt"
-      rmdir "$dir" 2>/dev/null || true
-      [ -e "$dir" ] || ln -s "$alt" "$dir"
+      rm -rf "$dir"
+      ln -s "$alt" "$dir"
       dir=$alt; data=$dir/data
     fi
   fi
