@@ -24,8 +24,9 @@ type feedItem struct {
 }
 
 // ladderFeedCap bounds the access units queued for the ladder's ffmpeg
-// (about 4 s of 30 fps video with audio).
-const ladderFeedCap = 256
+// (about 10 s of 30 fps video with audio: the ~2 s burst that follows RTMP
+// track detection arrives while ffmpeg is still starting its encoders).
+const ladderFeedCap = 1024
 
 // ladder supervises the ffmpeg process of one stream's ABR ladder.
 type ladder struct {

@@ -47,8 +47,9 @@ func tapFrameSize(srcW, srcH int, targets []Size) Size {
 //
 // FLV rather than raw H.264: its tags carry their size, so no parser has to
 // guess where an access unit ends. ffmpeg still returns each frame only
-// once the next one has arrived (one sample interval of latency); the
-// capture time travels separately, so it stays exact.
+// once the next one has arrived, and holds as many more as the stream's
+// reorder depth (B-frames): samples come out one to four sample intervals
+// late. The capture time travels separately, so it stays exact.
 func tapArgs(in tapInput) []string {
 	return []string{
 		"-hide_banner", "-nostats", "-nostdin", "-loglevel", "error",
@@ -116,9 +117,11 @@ type pendingFrame struct {
 	sent    time.Time
 }
 
-// tapMaxPending bounds the frames ffmpeg may hold undecoded; beyond it new
-// samples are dropped and counted.
-const tapMaxPending = 3
+// tapMaxPending bounds the frames ffmpeg may hold; beyond it new samples are
+// dropped and counted. ffmpeg holds one frame (it returns a frame when the
+// next arrives) plus the stream's reorder depth (its SPS max_num_reorder
+// frames, 2 or 3 with x264 B-frames), so the bound leaves room for those.
+const tapMaxPending = 6
 
 // tap runs the frame tap ffmpeg of one stream and turns its output into
 // published frames and thumbnails.
@@ -294,7 +297,7 @@ func (t *tap) runOnce(ctx context.Context) error {
 func (t *tap) popPending() (pendingFrame, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	stale := 2*t.interval + time.Second
+	stale := time.Duration(tapMaxPending+1)*t.interval + 2*time.Second
 	for len(t.pending) > 1 && time.Since(t.pending[0].sent) > stale {
 		t.pending = t.pending[1:]
 	}
