@@ -29,7 +29,7 @@ const (
 	RoleAdmin Role = "admin"
 )
 
-// Roles lists every role in a stable order.
+// allRoles lists every role in a stable order (never modified).
 var allRoles = [...]Role{RoleViewer, RoleStreamer, RoleModerator, RoleAdmin}
 
 // AllRoles returns every role, in a stable order.
@@ -169,7 +169,7 @@ type Page struct {
 	Limit   int
 }
 
-// Limit returns the effective limit.
+// limit returns the effective limit.
 func (p Page) limit() int {
 	switch {
 	case p.Limit <= 0:
