@@ -54,10 +54,10 @@ type Config struct {
 // Service implements sign-up, login, sessions, TOTP, stream keys, API
 // clients and tokens over a store, auditing every security event.
 type Service struct {
-	cfg   Config
-	st    store.Store
-	log   *slog.Logger
-	slots hashSlots
+	cfg       Config
+	st        store.Store
+	log       *slog.Logger
+	slots     hashSlots
 	dummyOnce sync.Once
 	dummy     string // a hash verified for unknown logins, to equalize timing
 

@@ -65,4 +65,3 @@ func FuzzParseDSN(f *testing.F) {
 		}
 	})
 }
-
