@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -825,4 +826,18 @@ func (s *Service) RevokeToken(ctx context.Context, token string) error {
 // layer's denials, moderation decisions).
 func (s *Service) Audit(ctx context.Context, e store.AuditEvent) {
 	s.audit(ctx, e)
+}
+
+// IngestKeys adapts a Service to the ingest stage's key verifier: it returns
+// the channel id in decimal, as events carry it ("42"). Rejections are
+// audited (without an address: ingest's interface does not pass one).
+type IngestKeys struct{ Service *Service }
+
+// VerifyStreamKey implements ingest's keyVerifier.
+func (k IngestKeys) VerifyStreamKey(ctx context.Context, key string) (string, error) {
+	rec, err := k.Service.VerifyStreamKey(ctx, key, "")
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(int64(rec.ChannelID), 10), nil
 }

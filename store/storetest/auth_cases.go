@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -67,6 +68,11 @@ func testAuthStreamKeys(t *testing.T, s store.Store) {
 	k, err := a.VerifyStreamKey(c, key, "127.0.0.1")
 	require.NoError(t, err)
 	require.Equal(t, ch.ID, k.ChannelID)
+	id, err := auth.IngestKeys{Service: a}.VerifyStreamKey(c, key)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(ch.ID), id)
+	_, err = auth.IngestKeys{Service: a}.VerifyStreamKey(c, "live_nope")
+	require.ErrorIs(t, err, auth.ErrInvalidStreamKey)
 	require.Equal(t, u.ID, k.OwnerID)
 
 	// Only the digest is stored: the store has no way to look the key up by value.
