@@ -78,6 +78,9 @@ type Config struct {
 	QuietPaths map[string]bool
 	// Logger defaults to a logger that discards.
 	Logger *slog.Logger
+	// Interceptors run after the chassis's own (request id, deadline,
+	// recovery, metrics, access log), in order: authentication, rate limits.
+	Interceptors []grpc.UnaryServerInterceptor
 }
 
 // Server is the API chassis. Register services and handlers before Run.
@@ -136,7 +139,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{s.unaryInterceptor}, cfg.Interceptors...)...),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 		grpc.MaxRecvMsgSize(int(cfg.MaxRequestBytes)),
 	)
