@@ -85,6 +85,23 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Password == (Params{}) {
 		cfg.Password = DefaultParams
 	}
+	// Fields left zero take the defaults, so a partial Params never reaches
+	// argon2 with a zero key or salt length.
+	if cfg.Password.Time == 0 {
+		cfg.Password.Time = DefaultParams.Time
+	}
+	if cfg.Password.MemoryKiB == 0 {
+		cfg.Password.MemoryKiB = DefaultParams.MemoryKiB
+	}
+	if cfg.Password.Threads == 0 {
+		cfg.Password.Threads = DefaultParams.Threads
+	}
+	if cfg.Password.SaltLen == 0 {
+		cfg.Password.SaltLen = DefaultParams.SaltLen
+	}
+	if cfg.Password.KeyLen == 0 {
+		cfg.Password.KeyLen = DefaultParams.KeyLen
+	}
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = 5
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,19 +19,32 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/beaconlive/beacon/api/server"
+	"github.com/beaconlive/beacon/auth"
 	"github.com/beaconlive/beacon/bus"
-	"github.com/beaconlive/beacon/bus/kafkabus"
 	"github.com/beaconlive/beacon/bus/membus"
 	"github.com/beaconlive/beacon/event"
+	"github.com/beaconlive/beacon/ingest"
 	"github.com/beaconlive/beacon/internal/admin"
 	"github.com/beaconlive/beacon/internal/config"
+	"github.com/beaconlive/beacon/media"
+	"github.com/beaconlive/beacon/search"
+	"github.com/beaconlive/beacon/search/indexer"
+	"github.com/beaconlive/beacon/store"
+	"github.com/beaconlive/beacon/store/seed"
+	"github.com/beaconlive/beacon/viewers"
+	"github.com/beaconlive/beacon/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// started is told the bound addresses once every listener serves (tests use it).
-type started func(httpAddr, grpcAddr, adminAddr net.Addr)
+// Addrs are the bound addresses of a running process (tests use them).
+type Addrs struct {
+	HTTP, GRPC, Admin, RTMP net.Addr
+}
+
+// started is told the bound addresses once every listener serves.
+type started func(Addrs)
 
 // run parses args and environ, starts the configured stages and blocks until
 // ctx ends, then shuts everything down and waits for it.
@@ -61,67 +76,178 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		return fmt.Errorf("data_dir: %w", err)
 	}
 
+	// Backends: each is opened only when a stage of this process needs it.
 	b, busScheme, err := openBus(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "beacon_bus_dead_lettered_total", Help: "Messages moved to a dead-letter topic, by topic.",
-	}, []string{"topic"})
-	reg.MustRegister(dead)
+	deadLetters := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "beacon_bus_dead_lettered_total", Help: "Messages moved to a dead-letter topic, by consumer.",
+	}, []string{"consumer"})
+	reg.MustRegister(deadLetters)
 	if mb, ok := b.(*membus.Bus); ok {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "beacon_bus_frames_dropped_total", Help: "Frame samples the in-process bus dropped under overload.",
 		}, func() float64 { return float64(mb.Dropped(event.TopicFrames)) }))
 	}
 
+	var st store.Store
+	if cfg.Runs("api") || cfg.Runs("web") || cfg.Runs("ingest") {
+		if st, err = openStore(ctx, cfg.DB, log); err != nil {
+			return fmt.Errorf("db: %w", err)
+		}
+		defer st.Close()
+	}
+	var authSvc *auth.Service
+	if st != nil {
+		if authSvc, err = auth.New(auth.Config{Store: st, Logger: log.With("component", "auth")}); err != nil {
+			return err
+		}
+	}
+	var idx search.Index
+	if cfg.Runs("api") || cfg.Runs("web") || cfg.Runs("index") {
+		if idx, err = openIndex(ctx, cfg.Search, log); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		defer idx.Close()
+	}
+
+	api, err := server.New(server.Config{
+		HTTPAddr:        cfg.HTTP.Addr,
+		GRPCAddr:        cfg.GRPC.Addr,
+		RequestTimeout:  time.Duration(cfg.HTTP.RequestTimeout),
+		MaxRequestBytes: cfg.HTTP.MaxRequestBytes,
+		ShutdownTimeout: time.Duration(cfg.ShutdownTimeout),
+		Version:         version,
+		Targets:         cfg.Stages(),
+		Bus:             busScheme,
+		Registry:        reg,
+		QuietPaths:      map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true},
+		Logger:          log.With("component", "api"),
+	})
+	if err != nil {
+		return err
+	}
+	api.AddCheck("bus", b.Ping)
+	if st != nil {
+		api.AddCheck("db", st.Ping)
+	}
+	if idx != nil {
+		api.AddCheck("search", func(ctx context.Context) error {
+			_, err := idx.Search(ctx, search.Query{Limit: 1})
+			return err
+		})
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	adm := admin.New(admin.Config{Addr: cfg.Admin.Addr, Logger: log.With("component", "admin")})
 	g.Go(func() error { return adm.Run(gctx) })
 
-	var api *server.Server
-	if cfg.Runs("api") || cfg.Runs("web") {
-		api, err = server.New(server.Config{
-			HTTPAddr:        cfg.HTTP.Addr,
-			GRPCAddr:        cfg.GRPC.Addr,
-			RequestTimeout:  time.Duration(cfg.HTTP.RequestTimeout),
-			MaxRequestBytes: cfg.HTTP.MaxRequestBytes,
-			ShutdownTimeout: time.Duration(cfg.ShutdownTimeout),
-			Version:         version,
-			Targets:         cfg.Stages(),
-			Bus:             busScheme,
-			Registry:        reg,
-			QuietPaths:      map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true},
-			Logger:          log.With("component", "api"),
+	// media + ingest: RTMP in, HLS out, frames and lifecycle events to the bus.
+	var rtmp *ingest.Server
+	var mediaSrv *media.Server
+	if cfg.Runs("media") {
+		pub := mediaPublisher{bus: b, channels: st, log: log.With("component", "media")}
+		mediaSrv, err = media.New(media.Config{
+			WorkDir:         filepath.Join(cfg.DataDir, "media"),
+			SegmentDuration: time.Duration(cfg.Media.SegmentDuration),
+			LowLatency:      cfg.Media.LowLatency,
+			LadderDisabled:  !cfg.Media.Ladder,
+			SampleInterval:  time.Duration(cfg.Media.SampleInterval),
+			Frames:          pub,
+			Events:          pub,
+			Logger:          log.With("component", "media"),
+			Registerer:      reg,
 		})
 		if err != nil {
 			return err
 		}
-		api.AddCheck("bus", b.Ping)
-		g.Go(func() error { return api.Run(gctx) })
+		rtmp, err = ingest.New(ingest.Config{
+			Address:    cfg.RTMP.Addr,
+			Keys:       auth.IngestKeys{Service: authSvc},
+			Sink:       mediaSrv,
+			Logger:     log.With("component", "ingest"),
+			Registerer: reg,
+		})
+		if err != nil {
+			return err
+		}
+		tracker := viewers.New(viewers.Config{Publisher: b, Logger: log.With("component", "viewers")})
+		hls := tracker.Middleware(mediaSrv, isPlaylist)
+		api.Handle("/hls/", hls)
+		api.Handle("/thumbnails/", mediaSrv)
+		g.Go(func() error { return mediaSrv.Run(gctx) })
+		g.Go(func() error { return rtmp.Run(gctx) })
+		g.Go(func() error { return tracker.Run(gctx) })
+	}
+
+	if cfg.Runs("index") {
+		ix := indexer.New(b, idx, indexer.Config{Logger: log})
+		ix.Wrap = bus.DeadLetter{Publisher: b, Logger: log.With("component", "indexer"), Counter: deadLetters.WithLabelValues("indexer")}.Wrap
+		g.Go(func() error { return ix.Run(gctx) })
+	}
+
+	if cfg.Runs("api") {
+		var live interface {
+			Live(string) (server.LiveInfo, bool)
+		}
+		if mediaSrv != nil {
+			live = liveSource{media: mediaSrv}
+		}
+		server.NewDirectoryService(idx, st, live).Register(api)
+	}
+	if cfg.Runs("web") {
+		pages, err := web.New(web.Config{Logger: log.With("component", "web")})
+		if err != nil {
+			return err
+		}
+		pages.Register(api)
+	}
+	g.Go(func() error { return api.Run(gctx) })
+
+	if cfg.Demo && st != nil {
+		creds, err := seed.Demo(ctx, st)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer func() { _ = creds }()
+		g.Go(func() error {
+			if _, _, err := api.Addrs(gctx); err != nil {
+				return nil
+			}
+			fmt.Fprintf(stdout, "%s\n", creds.String())
+			if rtmp != nil {
+				fmt.Fprintf(stdout, "Go live:  ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://%s/live/%s\nWatch:    http://%s/watch/%d\n\n",
+					displayAddr(rtmp.Addr()), creds.StreamKey, displayAddrOrEmpty(api), creds.ChannelID)
+			}
+			return nil
+		})
 	}
 	log.Info("beacon starting", "version", version, "targets", strings.Join(cfg.Stages(), ","), "bus", busScheme, "data_dir", cfg.DataDir)
 
 	g.Go(func() error {
-		var httpAddr, grpcAddr net.Addr
-		if api != nil {
-			var err error
-			if httpAddr, grpcAddr, err = api.Addrs(gctx); err != nil {
-				return nil // shutting down before serving
-			}
+		httpAddr, grpcAddr, err := api.Addrs(gctx)
+		if err != nil {
+			return nil // shutting down before serving
 		}
 		adminAddr, err := adm.Addr(gctx)
 		if err != nil {
 			return nil
 		}
-		if api != nil {
-			base := "http://" + displayAddr(httpAddr)
-			fmt.Fprintf(stdout, "\nBeacon is running.\n  web and REST  %s\n  version       %s/v1/version\n  health        %s/healthz  %s/readyz\n  metrics       %s/metrics\n  OpenAPI       %s/openapi.json\n  gRPC          %s (grpcurl -plaintext %s list)\n  pprof         http://%s/debug/pprof/\n\n",
-				base, base, base, base, base, base, displayAddr(grpcAddr), displayAddr(grpcAddr), displayAddr(adminAddr))
+		a := Addrs{HTTP: httpAddr, GRPC: grpcAddr, Admin: adminAddr}
+		if rtmp != nil {
+			a.RTMP = rtmp.Addr()
 		}
+		base := "http://" + displayAddr(httpAddr)
+		fmt.Fprintf(stdout, "\nBeacon is running (%s).\n  web and REST  %s\n  version       %s/v1/version\n  health        %s/healthz  %s/readyz\n  metrics       %s/metrics\n  OpenAPI       %s/openapi.json\n  gRPC          %s (grpcurl -plaintext %s list)\n  pprof         http://%s/debug/pprof/\n",
+			strings.Join(cfg.Stages(), ","), base, base, base, base, base, base, displayAddr(grpcAddr), displayAddr(grpcAddr), displayAddr(adminAddr))
+		if a.RTMP != nil {
+			fmt.Fprintf(stdout, "  RTMP ingest   rtmp://%s/live/{stream_key}\n", displayAddr(a.RTMP))
+		}
+		fmt.Fprintln(stdout)
 		if onStart != nil {
-			onStart(httpAddr, grpcAddr, adminAddr)
+			onStart(a)
 		}
 		return nil
 	})
@@ -134,22 +260,15 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 	return err
 }
 
-// openBus picks the bus backend by DSN scheme.
-func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus, string, error) {
-	topics := event.Topics(cfg.BusPartitions)
-	brokers, err := config.BusBrokers(cfg.Bus)
-	if err != nil {
-		return nil, "", err
+// isPlaylist says which HLS requests mark a viewer as present: playlist
+// fetches, which players repeat every segment while watching.
+func isPlaylist(r *http.Request) (string, bool) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/hls/")
+	if !ok || !strings.HasSuffix(rest, ".m3u8") {
+		return "", false
 	}
-	if brokers == nil {
-		b, err := membus.New(membus.Config{Topics: topics, Logger: log.With("component", "bus")})
-		return b, "mem", err
-	}
-	b, err := kafkabus.New(ctx, kafkabus.Config{Brokers: brokers, Topics: topics, Logger: log.With("component", "bus")})
-	if err != nil {
-		return nil, "", fmt.Errorf("bus: %w", err)
-	}
-	return b, "kafka", nil
+	ch, _, ok := strings.Cut(rest, "/")
+	return ch, ok && ch != ""
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -160,6 +279,14 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func displayAddrOrEmpty(api *server.Server) string {
+	h, _, err := api.Addrs(context.Background())
+	if err != nil {
+		return ""
+	}
+	return displayAddr(h)
 }
 
 // displayAddr shows a wildcard listen address as localhost.

@@ -39,21 +39,22 @@ func (s *syncBuffer) String() string {
 }
 
 func localArgs(dir string) []string {
-	return []string{"-http.addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-admin.addr", "127.0.0.1:0", "-rtmp.addr", "127.0.0.1:0", "-data_dir", dir}
+	return []string{"-http.addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-admin.addr", "127.0.0.1:0", "-rtmp.addr", "127.0.0.1:0",
+		"-data_dir", dir, "-db", "sqlite://" + filepath.Join(dir, "beacon.db"), "-search", "bleve://" + filepath.Join(dir, "index")}
 }
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &syncBuffer{}
-	addrs := make(chan [3]net.Addr, 1)
+	addrs := make(chan Addrs, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runWith(ctx, localArgs(t.TempDir()), []string{"BEACON_LOG_FORMAT=json"}, out, func(h, g, a net.Addr) {
-			addrs <- [3]net.Addr{h, g, a}
+		done <- runWith(ctx, localArgs(t.TempDir()), []string{"BEACON_LOG_FORMAT=json"}, out, func(a Addrs) {
+			addrs <- a
 		})
 	}()
-	var a [3]net.Addr
+	var a Addrs
 	select {
 	case a = <-addrs:
 	case err := <-done:
@@ -61,10 +62,10 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("beacon did not start")
 	}
-	base := "http://" + a[0].String()
+	base := "http://" + a.HTTP.String()
 	for _, ca := range []struct{ path, want string }{
 		{"/healthz", `"ok"`},
-		{"/readyz", `"bus":"ok"`},
+		{"/readyz", `"bus":"ok","db":"ok","search":"ok"`},
 		{"/v1/version", `"bus":"mem"`},
 		{"/metrics", "go_goroutines"},
 	} {
@@ -80,7 +81,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 404, resp.StatusCode)
-	resp, err = http.Get("http://" + a[2].String() + "/debug/pprof/")
+	resp, err = http.Get("http://" + a.Admin.String() + "/debug/pprof/")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
@@ -113,7 +114,7 @@ func TestRunWithKafkaBus(t *testing.T) {
 	done := make(chan error, 1)
 	args := append(localArgs(t.TempDir()), "-bus", "kafka://"+brokers, "-target", "api,index")
 	go func() {
-		done <- runWith(ctx, args, nil, out, func(h, _, _ net.Addr) { addrs <- h })
+		done <- runWith(ctx, args, nil, out, func(a Addrs) { addrs <- a.HTTP })
 	}()
 	var h net.Addr
 	select {
@@ -124,7 +125,7 @@ func TestRunWithKafkaBus(t *testing.T) {
 		t.Fatalf("beacon did not start:\n%s", out.String())
 	}
 	for _, ca := range []struct{ path, want string }{
-		{"/readyz", `"bus":"ok"`},
+		{"/readyz", `"bus":"ok","db":"ok","search":"ok"`},
 		{"/v1/version", `"bus":"kafka"`},
 	} {
 		resp, err := http.Get("http://" + h.String() + ca.path)

@@ -63,6 +63,13 @@ type Config struct {
 	// DB is the state store DSN: sqlite://./data/beacon.db or postgres://….
 	DB string `yaml:"db"`
 
+	// Demo seeds a demo streamer, viewer and moderator at start and prints
+	// their credentials and a fresh stream key (make run sets it).
+	Demo bool `yaml:"demo"`
+
+	// Media configures the HLS pipeline.
+	Media Media `yaml:"media"`
+
 	HTTP  HTTP `yaml:"http"`
 	GRPC  Addr `yaml:"grpc"`
 	RTMP  Addr `yaml:"rtmp"`
@@ -81,6 +88,18 @@ type HTTP struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxRequestBytes bounds a request body. It defaults to 1048576.
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+}
+
+// Media configures the media stage.
+type Media struct {
+	// Ladder turns the ffmpeg ABR ladder on. It defaults to true.
+	Ladder bool `yaml:"ladder"`
+	// LowLatency adds an LL-HLS variant of the source. It defaults to false.
+	LowLatency bool `yaml:"low_latency"`
+	// SegmentDuration of HLS segments. It defaults to 2s.
+	SegmentDuration Duration `yaml:"segment_duration"`
+	// SampleInterval is the time between two sampled frames per channel. It defaults to 2s.
+	SampleInterval Duration `yaml:"sample_interval"`
 }
 
 // Log configures logging.
@@ -105,6 +124,7 @@ func Default() Config {
 		RTMP:            Addr{Addr: ":1935"},
 		Admin:           Addr{Addr: ":6060"},
 		Log:             Log{Level: "info", Format: "text"},
+		Media:           Media{Ladder: true, SegmentDuration: Duration(2 * time.Second), SampleInterval: Duration(2 * time.Second)},
 		ShutdownTimeout: Duration(20 * time.Second),
 	}
 }
@@ -192,6 +212,15 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return invalid("log.format", c.Log.Format, "must be text or json")
+	}
+	if c.Media.SegmentDuration < Duration(500*time.Millisecond) || c.Media.SegmentDuration > Duration(20*time.Second) {
+		return invalid("media.segment_duration", time.Duration(c.Media.SegmentDuration), "must be between 500ms and 20s")
+	}
+	if c.Media.SampleInterval < Duration(100*time.Millisecond) {
+		return invalid("media.sample_interval", time.Duration(c.Media.SampleInterval), "must be at least 100ms")
+	}
+	if c.Runs("ingest") != c.Runs("media") {
+		return invalid("target", c.Targets, "ingest and media run together in one process (ingest hands media the stream in memory)")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return invalid("shutdown_timeout", time.Duration(c.ShutdownTimeout), "must be greater than zero")

@@ -80,6 +80,9 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		{"level", func(c *config.Config) { c.Log.Level = "loud" }, `'log.level' = "loud"`},
 		{"format", func(c *config.Config) { c.Log.Format = "xml" }, `'log.format' = "xml"`},
 		{"data dir", func(c *config.Config) { c.DataDir = "" }, `'data_dir'`},
+		{"segment", func(c *config.Config) { c.Media.SegmentDuration = config.Duration(time.Minute) }, `'media.segment_duration' = "1m0s"`},
+		{"sample", func(c *config.Config) { c.Media.SampleInterval = 0 }, `'media.sample_interval' = "0s"`},
+		{"ingest without media", func(c *config.Config) { c.Targets = "ingest,api" }, "ingest and media run together"},
 	} {
 		t.Run(ca.name, func(t *testing.T) {
 			c := config.Default()
@@ -94,8 +97,8 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 func TestStages(t *testing.T) {
 	c := config.Default()
 	require.Len(t, c.Stages(), 7)
-	c.Targets = "ingest, api"
-	require.Equal(t, []string{"ingest", "api"}, c.Stages())
+	c.Targets = "ingest, media, api"
+	require.Equal(t, []string{"ingest", "media", "api"}, c.Stages())
 	require.True(t, c.Runs("api"))
 	require.False(t, c.Runs("ml"))
 }

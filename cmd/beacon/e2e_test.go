@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/beaconlive/beacon/auth"
+	"github.com/beaconlive/beacon/internal/browser"
+	"github.com/beaconlive/beacon/internal/testenv"
+	"github.com/beaconlive/beacon/store"
+	"github.com/beaconlive/beacon/store/sqlitestore"
+)
+
+type streamer struct {
+	channelID string
+	key       string
+}
+
+// newStreamer creates a streamer with a channel in the SQLite store at dbPath.
+func newStreamer(t *testing.T, dbPath, login, title string, category store.CategoryID, tags []string) streamer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: dbPath})
+	require.NoError(t, err)
+	defer st.Close()
+	a, err := auth.New(auth.Config{Store: st, Password: auth.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}})
+	require.NoError(t, err)
+	u, err := a.SignUp(ctx, auth.SignUpRequest{Login: login, Password: "correct horse battery", DisplayName: strings.ToUpper(login[:1]) + login[1:]})
+	require.NoError(t, err)
+	ch, key, err := a.CreateChannel(ctx, u.ID, store.NewChannel{OwnerID: u.ID, Title: title, CategoryID: category, Language: "en", Tags: tags})
+	require.NoError(t, err)
+	return streamer{channelID: fmt.Sprint(ch.ID), key: key}
+}
+
+// publish streams a synthetic H.264/AAC source with real ffmpeg until the test ends.
+func publish(t *testing.T, rtmpAddr, key string) {
+	t.Helper()
+	ffmpeg := testenv.Command(t, "ffmpeg")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "64k", "-t", "120", "-f", "flv", "rtmp://"+rtmpAddr+"/live/"+key)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+}
+
+func getBody(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+type listing struct {
+	Streams []struct {
+		ChannelID    string   `json:"channel_id"`
+		Login        string   `json:"login"`
+		Title        string   `json:"title"`
+		CategoryName string   `json:"category_name"`
+		Tags         []string `json:"tags"`
+		ViewerCount  string   `json:"viewer_count"`
+		ThumbnailURL string   `json:"thumbnail_url"`
+	} `json:"streams"`
+	Channels []struct {
+		ChannelID string `json:"channel_id"`
+	} `json:"channels"`
+}
+
+// eventually polls f every 250ms until it returns true or d passes.
+func eventually(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", d, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// The whole platform in one process: two streamers go live over RTMP with
+// ffmpeg; the directory lists them with titles, categories and tags; search
+// finds them; ffprobe reads the adaptive HLS; a viewer watches in headless
+// Chromium and is counted.
+func TestEndToEndGoLiveAndWatch(t *testing.T) {
+	ffprobe := testenv.Command(t, "ffprobe")
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "beacon.db")
+	s1 := newStreamer(t, dbPath, "speedy", "Any% speedrun world record attempts", 5, []string{"speedrun", "English"})
+	s2 := newStreamer(t, dbPath, "painter", "Oil painting landscapes", 3, []string{"art"})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	addrs := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runWith(ctx, localArgs(dir), []string{"BEACON_MEDIA_SEGMENT_DURATION=1s"}, out, func(a Addrs) { addrs <- a })
+	}()
+	var a Addrs
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatalf("beacon stopped: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("beacon did not start:\n%s", out.String())
+	}
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(60 * time.Second):
+			t.Error("beacon did not shut down")
+		}
+		if t.Failed() {
+			t.Logf("beacon output:\n%s", out.String())
+		}
+	}()
+	base := "http://" + a.HTTP.String()
+	publish(t, a.RTMP.String(), s1.key)
+	publish(t, a.RTMP.String(), s2.key)
+
+	var l listing
+	eventually(t, 45*time.Second, "both channels listed live with their metadata", func() bool {
+		code, b := getBody(t, base+"/v1/streams")
+		l = listing{}
+		return code == 200 && json.Unmarshal(b, &l) == nil && len(l.Streams) == 2 && l.Streams[0].Title != "" && l.Streams[1].Title != ""
+	})
+	byID := map[string]int{}
+	for i, s := range l.Streams {
+		byID[s.ChannelID] = i
+	}
+	require.Contains(t, byID, s1.channelID)
+	require.Contains(t, byID, s2.channelID)
+	got := l.Streams[byID[s1.channelID]]
+	require.Equal(t, "Any% speedrun world record attempts", got.Title)
+	require.Equal(t, "speedy", got.Login)
+	require.Equal(t, []string{"speedrun", "english"}, got.Tags)
+	require.NotEmpty(t, got.CategoryName)
+	require.Equal(t, "Oil painting landscapes", l.Streams[byID[s2.channelID]].Title)
+
+	code, b := getBody(t, base+"/v1/search/channels?"+url.Values{"query": {"paintng"}}.Encode())
+	require.Equal(t, 200, code)
+	l = listing{}
+	require.NoError(t, json.Unmarshal(b, &l))
+	require.Len(t, l.Channels, 1)
+	require.Equal(t, s2.channelID, l.Channels[0].ChannelID)
+
+	// Stream details and the adaptive playlist.
+	var detail struct {
+		Playback struct {
+			Live       bool   `json:"live"`
+			HLSURL     string `json:"hls_url"`
+			Renditions []struct {
+				Name   string `json:"name"`
+				Height int    `json:"height"`
+			} `json:"renditions"`
+		} `json:"playback"`
+	}
+	eventually(t, 30*time.Second, "the ladder renditions are listed", func() bool {
+		code, b := getBody(t, base+"/v1/streams/"+s1.channelID)
+		return code == 200 && json.Unmarshal(b, &detail) == nil && detail.Playback.Live && len(detail.Playback.Renditions) >= 2
+	})
+	require.Equal(t, "/hls/"+s1.channelID+"/index.m3u8", detail.Playback.HLSURL)
+	var master string
+	eventually(t, 30*time.Second, "master playlist lists source and renditions", func() bool {
+		code, b := getBody(t, base+detail.Playback.HLSURL)
+		master = string(b)
+		return code == 200 && strings.Count(master, "#EXT-X-STREAM-INF") >= 2
+	})
+	require.Contains(t, master, "RESOLUTION=640x360")
+	probe, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+		base+"/hls/"+s1.channelID+"/source/main_stream.m3u8").CombinedOutput()
+	require.NoError(t, err, string(probe))
+	require.Contains(t, string(probe), "640,360")
+
+	// A viewer in headless Chromium: the video plays and the viewer is counted.
+	bctx := browser.New(t)
+	bctx, bcancel := context.WithTimeout(bctx, 90*time.Second)
+	defer bcancel()
+	_, err = chromedp.Run(bctx, chromedp.Navigate(base+"/watch/"+s1.channelID))
+	require.NoError(t, err)
+	var start, current float64
+	eventually(t, 45*time.Second, "video.currentTime advances", func() bool {
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`document.getElementById("video").currentTime`))
+		if err != nil {
+			return false
+		}
+		if start == 0 && v > 0 {
+			start = v
+		}
+		current = v
+		return start > 0 && current > start+2
+	})
+	eventually(t, 30*time.Second, "the viewer is counted in the directory", func() bool {
+		code, b := getBody(t, base+"/v1/streams")
+		l = listing{}
+		if code != 200 || json.Unmarshal(b, &l) != nil {
+			return false
+		}
+		for _, s := range l.Streams {
+			if s.ChannelID == s1.channelID {
+				return s.ViewerCount == "1"
+			}
+		}
+		return false
+	})
+}
