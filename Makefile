@@ -28,7 +28,7 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 run: deps $(RUN_PREREQS) build
-	./bin/beacon -target=all
+	./bin/beacon -target=all -demo
 
 test: deps $(TEST_PREREQS)
 	bash scripts/test.sh

@@ -334,6 +334,10 @@ func Load(path string, environ []string, fs *flag.FlagSet) (Config, error) {
 func Flags(fs *flag.FlagSet) {
 	d := Default()
 	for name, f := range keys(&d) {
+		if f.v.Kind() == reflect.Bool {
+			fs.Bool(name, f.v.Bool(), f.doc)
+			continue
+		}
 		fs.String(name, fmt.Sprint(textOf(f.v)), f.doc)
 	}
 }

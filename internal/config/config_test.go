@@ -24,7 +24,7 @@ func TestPrecedence(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("http:\n  addr: 127.0.0.1:1000\ngrpc:\n  addr: 127.0.0.1:2000\nbus: kafka://127.0.0.1:9092\nshutdown_timeout: 3s\n"), 0o600))
 	fs := flag.NewFlagSet("beacon", flag.ContinueOnError)
 	config.Flags(fs)
-	require.NoError(t, fs.Parse([]string{"-grpc.addr", "127.0.0.1:4000"}))
+	require.NoError(t, fs.Parse([]string{"-grpc.addr", "127.0.0.1:4000", "-demo"}))
 	c, err := config.Load(path, []string{"BEACON_HTTP_ADDR=127.0.0.1:3000", "BEACON_GRPC_ADDR=127.0.0.1:3500", "HOME=/x"}, fs)
 	require.NoError(t, err)
 	require.NoError(t, c.Validate())
@@ -33,6 +33,7 @@ func TestPrecedence(t *testing.T) {
 	require.Equal(t, "kafka://127.0.0.1:9092", c.Bus, "the file beats the defaults")
 	require.Equal(t, config.Duration(3*time.Second), c.ShutdownTimeout)
 	require.Equal(t, ":1935", c.RTMP.Addr, "defaults stay")
+	require.True(t, c.Demo, "a bare boolean flag sets it")
 }
 
 func TestLoadErrors(t *testing.T) {
