@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuthRoles", testAuthRoles},
 		{"SecretsNeverLogged", testSecretsNotLogged},
 	}
+	cases = append(cases, flagCases...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.f(t, open(t))
