@@ -21,9 +21,9 @@ var flagCursorCases = []struct {
 	{"age", store.FlagCursor{Sort: store.FlagSortAge, Seq: 1}.Encode(), true},
 	{"empty", "", false},
 	{"not base64", "!!!", false},
-	{"wrong version", "ZjIuMC4wLjAuMQ", false},     // f2.0.0.0.1
-	{"negative seq", "ZjEuMC4wLjAuLTE", false},     // f1.0.0.0.-1
-	{"unknown sort", "ZjEuOS4wLjAuMQ", false},      // f1.9.0.0.1
+	{"wrong version", "ZjIuMC4wLjAuMQ", false}, // f2.0.0.0.1
+	{"negative seq", "ZjEuMC4wLjAuLTE", false}, // f1.0.0.0.-1
+	{"unknown sort", "ZjEuOS4wLjAuMQ", false},  // f1.9.0.0.1
 	{"nan score", "ZjEuMC43ZmY4MDAwMDAwMDAwMDAxLjAuMQ", false},
 	{"too long", strings.Repeat("A", 200), false},
 }
