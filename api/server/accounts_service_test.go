@@ -239,8 +239,10 @@ func (r reply) fails(t *testing.T, code int) string {
 	return eb.Error.Message
 }
 
-func cookie(session string) []string { return []string{"Cookie", auth.SessionCookieName + "=" + session} }
-func bearer(tok string) []string     { return []string{"Authorization", "Bearer " + tok} }
+func cookie(session string) []string {
+	return []string{"Cookie", auth.SessionCookieName + "=" + session}
+}
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 func jsonBody(v any) string {
 	b, _ := json.Marshal(v)
