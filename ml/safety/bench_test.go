@@ -130,7 +130,7 @@ func benchJPEG(b *testing.B, w, h int) []byte {
 
 // BenchmarkPreprocessFrame decodes and preprocesses a JPEG frame.
 func BenchmarkPreprocessFrame(b *testing.B) {
-	for _, size := range [][2]int{{640, 360}, {1280, 720}} {
+	for _, size := range [][2]int{{224, 224}, {640, 360}, {1280, 720}} {
 		b.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(b *testing.B) {
 			data := benchJPEG(b, size[0], size[1])
 			dst := make([]float32, FrameLen)

@@ -25,5 +25,5 @@ func TestDefaultsMatchManifest(t *testing.T) {
 	require.Equal(t, ChatLabels[:], chat.Labels)
 	require.Equal(t, map[string]float32{"unsafe": DefaultUnsafeThreshold}, chat.Thresholds)
 	require.Equal(t, FrameLabels[:], frame.Labels)
-	require.Equal(t, DefaultFrameThresholds, frame.Thresholds)
+	require.Equal(t, DefaultFrameThresholds(), frame.Thresholds)
 }

@@ -26,9 +26,11 @@ import (
 	"github.com/beaconlive/beacon/ml/onnx"
 )
 
-// DefaultFrameThresholds are the frame labels that flag by default and
+// DefaultFrameThresholds returns the frame labels that flag by default and
 // their thresholds (untuned: see models/frame-safety.md).
-var DefaultFrameThresholds = map[string]float32{"Porn": 0.80, "Hentai": 0.80, "Sexy": 0.90}
+func DefaultFrameThresholds() map[string]float32 {
+	return map[string]float32{"Porn": 0.80, "Hentai": 0.80, "Sexy": 0.90}
+}
 
 // Model names carried by flags.
 const (
@@ -59,7 +61,7 @@ type WorkerConfig struct {
 	// Group is the consumer group. It defaults to "ml-safety".
 	Group string
 	// FrameThresholds maps the frame labels that flag to their thresholds.
-	// It defaults to DefaultFrameThresholds.
+	// It defaults to DefaultFrameThresholds().
 	FrameThresholds map[string]float32
 	// UnsafeThreshold is the chat model's unsafe threshold. It defaults to
 	// DefaultUnsafeThreshold.
@@ -85,7 +87,7 @@ func (c *WorkerConfig) setDefaults() error {
 		c.Group = "ml-safety"
 	}
 	if c.FrameThresholds == nil {
-		c.FrameThresholds = maps.Clone(DefaultFrameThresholds)
+		c.FrameThresholds = DefaultFrameThresholds()
 	}
 	for l, t := range c.FrameThresholds {
 		if _, ok := (FrameScores{}).Score(l); !ok {
