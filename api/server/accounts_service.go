@@ -315,6 +315,10 @@ func (a *AccountsService) ConfirmTOTP(ctx context.Context, req *apiv1.ConfirmTOT
 		if errors.Is(err, auth.ErrTOTPNotEnabled) {
 			return nil, status.Error(codes.Aborted, "no two-factor enrolment in progress; call POST /v1/me/totp first")
 		}
+		if errors.Is(err, auth.ErrInvalidTOTP) {
+			// The session is fine; the code is not: 400, not 401.
+			return nil, invalidField("code", publicMessage(err))
+		}
 		return nil, accountError(ctx, err, "user")
 	}
 	return &apiv1.ConfirmTOTPResponse{RecoveryCodes: codes_}, nil
@@ -330,6 +334,10 @@ func (a *AccountsService) DisableTOTP(ctx context.Context, req *apiv1.DisableTOT
 		return nil, invalidField("code", "is required (a current code or a recovery code)")
 	}
 	if err := a.auth.DisableTOTP(ctx, p.UserID, req.GetCode()); err != nil {
+		if errors.Is(err, auth.ErrInvalidTOTP) || errors.Is(err, auth.ErrTOTPReplayed) {
+			// The session is fine; the code is not: 400, not 401.
+			return nil, invalidField("code", publicMessage(err))
+		}
 		return nil, accountError(ctx, err, "user")
 	}
 	return &apiv1.DisableTOTPResponse{}, nil

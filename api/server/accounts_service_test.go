@@ -187,7 +187,8 @@ func (e *env) keep(s ...string) {
 // checkLogs fails if a kept secret appears in the captured logs.
 func (e *env) checkLogs() {
 	logs := e.logs.String()
-	require.NotEmpty(e.t, logs, "the logs were captured")
+	require.Contains(e.t, logs, `"msg":"grpc request"`, "the chassis logs were captured")
+	require.Contains(e.t, logs, `"component":"auth"`, "the auth service logs were captured")
 	for _, s := range e.secrets {
 		require.NotContains(e.t, logs, s, "a secret reached the logs")
 	}
@@ -308,7 +309,7 @@ func accountFlow(t *testing.T, open func(*testing.T) store.Store) {
 	e.do("POST", "/v1/me/totp", "{}", cookie(session)...).into(t, &bt)
 	require.True(t, strings.HasPrefix(bt.OtpauthUrl, "otpauth://totp/"), bt.OtpauthUrl)
 	e.keep(bt.Secret)
-	e.do("POST", "/v1/me/totp:confirm", `{"code":"000000x"}`, cookie(session)...).fails(t, http.StatusUnauthorized)
+	require.Contains(t, e.do("POST", "/v1/me/totp:confirm", `{"code":"000000x"}`, cookie(session)...).fails(t, http.StatusBadRequest), "invalid code")
 	code, err := auth.TOTPCode(bt.Secret, e.clock.Now())
 	require.NoError(t, err)
 	var ct apiv1.ConfirmTOTPResponse
@@ -405,7 +406,10 @@ func accountFlow(t *testing.T, open func(*testing.T) store.Store) {
 	e.do("GET", "/v1/me/follows", "", cookie(session2)...).into(t, &lf)
 	require.Len(t, lf.Follows, 2)
 
-	// Disable TOTP with a recovery code, then log out.
+	// Disable TOTP: a wrong code is refused; a recovery code works.
+	require.Contains(t, e.do("POST", "/v1/me/totp:disable", `{"code":"123456"}`, cookie(session2)...).fails(t, http.StatusBadRequest), "invalid code")
+	require.Contains(t, e.do("POST", "/v1/me/totp:disable", `{}`, cookie(session2)...).fails(t, http.StatusBadRequest), "invalid code")
+	// Then log out.
 	e.do("POST", "/v1/me/totp:disable", jsonBody(map[string]string{"code": ct.RecoveryCodes[0]}), cookie(session2)...).into(t, &apiv1.DisableTOTPResponse{})
 	e.do("DELETE", "/v1/sessions/current", "", cookie(session2)...).into(t, &apiv1.LogoutResponse{})
 	require.Contains(t, e.do("GET", "/v1/me", "", cookie(session2)...).fails(t, http.StatusUnauthorized), "session revoked")
@@ -718,6 +722,21 @@ func TestRateLimits(t *testing.T) {
 	before := len(e.audit(store.AuditLoginFailed))
 	e.do("POST", "/v1/sessions", body, hdrs...).fails(t, http.StatusTooManyRequests)
 	require.Len(t, e.audit(store.AuditLoginFailed), before, "a limited call never reaches the password check")
+
+	// Code checks of a signed-in user are limited per account too, whatever
+	// the address.
+	xA, xB, xC := []string{"X-Forwarded-For", "192.0.2.1"}, []string{"X-Forwarded-For", "192.0.2.2"}, []string{"X-Forwarded-For", "192.0.2.3"}
+	var su apiv1.SignUpResponse
+	e.do("POST", "/v1/accounts", jsonBody(map[string]string{"login": "limited", "password": "limited password"}), xA...).into(t, &su)
+	var lr apiv1.LoginResponse
+	e.do("POST", "/v1/sessions", jsonBody(map[string]string{"login": "limited", "password": "limited password"}), xA...).into(t, &lr)
+	e.keep(lr.SessionId)
+	dis := func(x []string) reply {
+		return e.do("POST", "/v1/me/totp:disable", `{"code":"123456"}`, append(cookie(lr.SessionId), x...)...)
+	}
+	dis(xB).fails(t, http.StatusConflict) // TOTP is not on
+	dis(xC).fails(t, http.StatusConflict)
+	require.Contains(t, dis([]string{"X-Forwarded-For", "192.0.2.4"}).fails(t, http.StatusTooManyRequests), "rate limit")
 
 	// The token endpoint shares the credential bucket and sends Retry-After.
 	req, _ := http.NewRequest("POST", e.http+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))

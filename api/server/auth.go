@@ -48,7 +48,7 @@ type access struct {
 	// scopes admits API clients holding all of them; nil refuses clients.
 	scopes []string
 	// credential marks calls that check a password or a code: they draw on
-	// the stricter per-IP credential limiter.
+	// the stricter credential limiter (per IP, and per user when signed in).
 	credential bool
 }
 
@@ -79,6 +79,7 @@ func accessRules() map[string]access {
 	public := access{public: true}
 	credential := access{public: true, credential: true}
 	user := access{anyUser: true}
+	userCredential := access{anyUser: true, credential: true}
 	admin := access{roles: []store.Role{store.RoleAdmin}}
 	return map[string]access{
 		// The chassis's own services.
@@ -101,8 +102,8 @@ func accessRules() map[string]access {
 		apiv1.AccountsService_Logout_FullMethodName:          user,
 		apiv1.AccountsService_GetMe_FullMethodName:           user,
 		apiv1.AccountsService_BeginTOTP_FullMethodName:       user,
-		apiv1.AccountsService_ConfirmTOTP_FullMethodName:     user,
-		apiv1.AccountsService_DisableTOTP_FullMethodName:     user,
+		apiv1.AccountsService_ConfirmTOTP_FullMethodName:     userCredential,
+		apiv1.AccountsService_DisableTOTP_FullMethodName:     userCredential,
 		apiv1.AccountsService_CreateMyChannel_FullMethodName: user,
 		apiv1.AccountsService_GetMyChannel_FullMethodName:    user,
 		apiv1.AccountsService_UpdateMyChannel_FullMethodName: user,
@@ -380,7 +381,15 @@ func (a *Authenticator) limit(ctx context.Context, c *caller, rule access) error
 	lim, key := a.cfg.Limiter, "ip:"+c.ip
 	switch {
 	case rule.credential:
+		// Per IP, and for a signed-in user also per account, so that
+		// guessing a TOTP code from a stolen session is slow from any
+		// number of addresses.
 		lim = a.cfg.CredentialLimiter
+		if c.principal != nil && c.principal.Kind == auth.PrincipalUser {
+			if ok, wait := lim.Reserve("user:" + strconv.FormatInt(int64(c.principal.UserID), 10)); !ok {
+				return rateLimited(ctx, wait)
+			}
+		}
 	case c.principal != nil && c.principal.Kind == auth.PrincipalClient:
 		key = "client:" + c.principal.ClientID
 	case c.principal != nil:
