@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	apiv1 "github.com/beaconlive/beacon/api/gen/beacon/api/v1"
@@ -779,6 +781,30 @@ func TestMissingMethodDenied(t *testing.T) {
 	require.Contains(t, e.logs.String(), "method missing from the access table")
 }
 
+// TestStreamInterceptor: public streams pass; any other stream is denied
+// and audited.
+func TestStreamInterceptor(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	si := e.authn.StreamInterceptor()
+	called := 0
+	h := func(any, grpc.ServerStream) error { called++; return nil }
+	ss := &fakeStream{ctx: context.Background()}
+	require.NoError(t, si(nil, ss, &grpc.StreamServerInfo{FullMethod: "/grpc.health.v1.Health/Watch", IsServerStream: true}, h))
+	err := si(nil, ss, &grpc.StreamServerInfo{FullMethod: "/beacon.api.v1.Nope/Stream", IsServerStream: true}, h)
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	err = si(nil, ss, &grpc.StreamServerInfo{FullMethod: apiv1.AccountsService_GetMe_FullMethodName, IsServerStream: true}, h)
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "a non-public entry cannot be streamed")
+	require.Equal(t, 1, called)
+	require.Len(t, e.audit(store.AuditAccessDenied), 2)
+}
+
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (f *fakeStream) Context() context.Context { return f.ctx }
+
 // TestAccessTableCoversEveryMethod: every unary method registered by the
 // chassis and the services of this package is in the table, so none is
 // denied by omission.
@@ -793,16 +819,27 @@ func TestAccessTableCoversEveryMethod(t *testing.T) {
 	n := 0
 	for name, info := range s.GRPC().GetServiceInfo() {
 		for _, m := range info.Methods {
-			if m.IsClientStream || m.IsServerStream {
-				continue
-			}
 			full := "/" + name + "/" + m.Name
+			if m.IsClientStream || m.IsServerStream {
+				require.True(t, rules[full].public, "%s: streams can only be public", full)
+			}
 			_, ok := rules[full]
 			require.True(t, ok, "%s is missing from accessRules", full)
 			n++
 		}
 	}
-	require.Equal(t, len(rules), n, "the table lists no method that does not exist")
+	require.Positive(t, n)
+	// Every entry names a method that exists (services registered elsewhere
+	// included), so a typo cannot hide a real method's rule.
+	for m := range rules {
+		svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+		require.True(t, ok, m)
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc))
+		require.NoError(t, err, "%s: unknown service", m)
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		require.True(t, ok, m)
+		require.NotNil(t, sd.Methods().ByName(protoreflect.Name(meth)), "%s: unknown method", m)
+	}
 }
 
 // TestHostileInput: malformed JSON, SQL injection, overlong and invalid

@@ -70,11 +70,10 @@ func (a access) String() string {
 	return "nobody"
 }
 
-// accessRules is THE table of what every unary gRPC method requires. A
-// method that is not listed is denied (fail closed), so a new service is
-// unreachable until it is added here. Streaming methods (server reflection,
-// health Watch) do not pass through unary interceptors; the chassis has no
-// stream hook for them.
+// accessRules is THE table of what every gRPC method requires. A method
+// that is not listed is denied (fail closed), so a new service is
+// unreachable until it is added here. Streaming methods are enforced by
+// StreamInterceptor, which only public entries can pass.
 func accessRules() map[string]access {
 	public := access{public: true}
 	credential := access{public: true, credential: true}
@@ -82,10 +81,14 @@ func accessRules() map[string]access {
 	userCredential := access{anyUser: true, credential: true}
 	admin := access{roles: []store.Role{store.RoleAdmin}}
 	return map[string]access{
-		// The chassis's own services.
-		apiv1.VersionService_GetVersion_FullMethodName: public,
-		healthpb.Health_Check_FullMethodName:           public,
-		healthpb.Health_List_FullMethodName:            public,
+		// The chassis's own services; Watch and the reflection streams are
+		// streaming (see Authenticator.StreamInterceptor).
+		apiv1.VersionService_GetVersion_FullMethodName:                   public,
+		healthpb.Health_Check_FullMethodName:                             public,
+		healthpb.Health_List_FullMethodName:                              public,
+		healthpb.Health_Watch_FullMethodName:                             public,
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      public,
+		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": public,
 
 		// The public directory.
 		apiv1.StreamsService_ListStreams_FullMethodName:     public,
@@ -252,6 +255,28 @@ func (a *Authenticator) intercept(ctx context.Context, req any, info *grpc.Unary
 		}
 	}
 	return handler(withCaller(ctx, c), req)
+}
+
+// StreamInterceptor returns the stream interceptor for streaming methods
+// (server reflection, health Watch). It admits only methods the table marks
+// public, rate-limited per IP like anonymous unary calls; any other stream,
+// listed or not, is denied and audited, so a streaming method added later
+// stays closed until this interceptor learns to authorize it.
+func (a *Authenticator) StreamInterceptor() grpc.StreamServerInterceptor { return a.interceptStream }
+
+func (a *Authenticator) interceptStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx := ss.Context()
+	md, _ := metadata.FromIncomingContext(ctx)
+	c := &caller{ip: callerIP(ctx, md), userAgent: callerUserAgent(ctx, md)}
+	rule, known := a.rules[info.FullMethod]
+	if ok, wait := a.cfg.Limiter.Reserve("ip:" + c.ip); !ok {
+		return rateLimited(ctx, wait)
+	}
+	if !known || !rule.public {
+		a.log.Error("streaming method not public in the access table; denied", "method", info.FullMethod)
+		return a.deny(ctx, c, info.FullMethod, codes.PermissionDenied, "this method is not open to any caller")
+	}
+	return handler(srv, ss)
 }
 
 // credentialError is why a presented (or missing) credential does not
