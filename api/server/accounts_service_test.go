@@ -191,8 +191,16 @@ func (e *env) checkLogs() {
 	logs := e.logs.String()
 	require.Contains(e.t, logs, `"msg":"grpc request"`, "the chassis logs were captured")
 	require.Contains(e.t, logs, `"component":"auth"`, "the auth service logs were captured")
+	evs, err := e.st.AuditEvents(context.Background(), store.AuditFilter{Limit: 1000})
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, evs)
+	var audit strings.Builder
+	for _, ev := range evs {
+		audit.WriteString(strings.Join([]string{ev.Login, ev.ClientID, ev.IP, ev.Detail}, " "))
+	}
 	for _, s := range e.secrets {
 		require.NotContains(e.t, logs, s, "a secret reached the logs")
+		require.NotContains(e.t, audit.String(), s, "a secret reached the audit log")
 	}
 }
 
@@ -1073,4 +1081,33 @@ func FuzzCredentialHeaders(f *testing.F) {
 		}
 		_ = sessionCookie(metadata.MD{"cookie": {cookieHdr}, "grpcgateway-cookie": {cookieHdr}})
 	})
+}
+
+// fakeResolver resolves every token to one client principal.
+type fakeResolver struct{ p auth.Principal }
+
+func (f fakeResolver) VerifyToken(context.Context, string, ...string) (auth.Principal, error) {
+	return f.p, nil
+}
+
+func (f fakeResolver) ResolveSession(context.Context, string) (auth.Principal, error) {
+	return auth.Principal{}, auth.ErrUnauthenticated
+}
+
+func (f fakeResolver) Audit(context.Context, store.AuditEvent) {}
+
+// BenchmarkInterceptor measures the interceptor's own cost on a token call
+// to a scoped method (credential lookup faked, rate limit and table real).
+func BenchmarkInterceptor(b *testing.B) {
+	a, err := NewAuthenticator(AuthConfig{Auth: fakeResolver{p: auth.Principal{Kind: auth.PrincipalClient, ClientID: "bc_x", Scopes: []string{ScopeAuditRead}, ExpiresAt: time.Now().Add(time.Hour)}},
+		Limiter: auth.NewLimiter(auth.LimiterConfig{Rate: 1e9, Burst: 1e9})})
+	require.NoError(b, err)
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer bat_"+strings.Repeat("x", 43)))
+	info := &grpc.UnaryServerInfo{FullMethod: apiv1.AdminService_ListAuditEvents_FullMethodName}
+	h := func(context.Context, any) (any, error) { return nil, nil }
+	for b.Loop() {
+		if _, err := a.intercept(ctx, nil, info, h); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
