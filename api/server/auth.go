@@ -121,6 +121,11 @@ func accessRules() map[string]access {
 		apiv1.AdminService_CreateAPIClient_FullMethodName: admin,
 		apiv1.AdminService_RevokeAPIClient_FullMethodName: admin,
 		apiv1.AdminService_ListAuditEvents_FullMethodName: {roles: []store.Role{store.RoleAdmin, store.RoleModerator}, scopes: []string{ScopeAuditRead}},
+
+		// Trust & safety: the flags queue (moderators only).
+		apiv1.FlagsService_ListFlags_FullMethodName:  {roles: []store.Role{store.RoleModerator}},
+		apiv1.FlagsService_GetFlag_FullMethodName:    {roles: []store.Role{store.RoleModerator}},
+		apiv1.FlagsService_ReviewFlag_FullMethodName: {roles: []store.Role{store.RoleModerator}},
 	}
 }
 
