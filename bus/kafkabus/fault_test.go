@@ -2,6 +2,7 @@ package kafkabus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -75,18 +76,32 @@ func (pb *privateBroker) run(t *testing.T, verb string) {
 	t.Logf("engine-kafka.sh %s: %v", verb, time.Since(start).Round(time.Millisecond))
 }
 
-// The broker stops mid-stream and comes back: the producer retries, every
-// message Publish accepted is delivered, and the consumer group resumes from
-// its committed offsets (kept on the broker's disk across the restart).
+// The broker stops mid-stream (a clean stop, or SIGKILL as in a crash) and
+// comes back: the producer retries, every message Publish accepted is
+// delivered, and the consumer group resumes from its committed offsets (kept
+// on the broker's disk across the restart).
 func TestBrokerRestartMidStream(t *testing.T) {
+	t.Parallel()
 	pb := startPrivateBroker(t)
+	// One after the other on the same broker: two JVMs starting at once on a
+	// small machine would make both slow.
+	for _, outage := range []string{"stop", "kill"} {
+		t.Run(outage, func(t *testing.T) { testBrokerRestart(t, pb, outage) })
+	}
+}
+
+func testBrokerRestart(t *testing.T, pb *privateBroker, outage string) {
 	testStart := time.Now()
 	topic := uniqueName(t, "topic")
 	group := uniqueName(t, "group")
 	b := newTestBus(t, []bus.TopicConfig{{Name: topic, Partitions: 4}}, func(c *Config) {
 		c.Brokers = []string{pb.addr}
 		c.RetryBackoffMax = 500 * time.Millisecond
+		c.SessionTimeout = 6 * time.Second // the broker's minimum: a lost member is noticed sooner
 	})
+
+	// A second bus is closed during the outage, while its Publish retries.
+	closing := newTestBus(t, []bus.TopicConfig{{Name: topic, Partitions: 4}}, func(c *Config) { c.Brokers = []string{pb.addr} })
 
 	// Consumer: counts deliveries per id.
 	var mu sync.Mutex
@@ -135,19 +150,44 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	}()
 	waitFor := func(what string, d time.Duration, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(d)
+		start := time.Now()
+		deadline := start.Add(d)
 		for !cond() {
 			if time.Now().After(deadline) {
 				t.Fatalf("timed out after %v waiting for %s", d, what)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		t.Logf("%s: %v", what, time.Since(start).Round(time.Millisecond))
 	}
 
 	waitFor("1000 messages before the outage", 15*time.Second, func() bool { return acceptedN() >= 1000 })
-	pb.run(t, "stop")
+	pb.run(t, outage)
 	atStop := acceptedN()
-	time.Sleep(time.Second) // the producer keeps trying against a dead broker
+	// The producer keeps trying against the dead broker. Meanwhile, Close
+	// ends a Publish and a Subscribe of the other bus promptly.
+	pubErr, subErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		pubErr <- closing.Publish(context.Background(), bus.Message{Topic: topic, Value: []byte("never")})
+	}()
+	go func() {
+		subErr <- closing.Subscribe(context.Background(), group+".closing", topic, func(context.Context, bus.Message) error { return nil })
+	}()
+	time.Sleep(time.Second)
+	closeStart := time.Now()
+	if err := closing.Close(); err != nil {
+		t.Errorf("Close during the outage: %v", err)
+	}
+	if d := time.Since(closeStart); d > 15*time.Second {
+		t.Errorf("Close during the outage took %v", d)
+	}
+	t.Logf("Close during the outage took %v", time.Since(closeStart).Round(time.Millisecond))
+	if err := <-pubErr; !errors.Is(err, bus.ErrClosed) {
+		t.Errorf("Publish interrupted by Close returned %v, want bus.ErrClosed", err)
+	}
+	if err := <-subErr; !errors.Is(err, bus.ErrClosed) {
+		t.Errorf("Subscribe interrupted by Close returned %v, want bus.ErrClosed", err)
+	}
 	if n := acceptedN(); n > atStop+10 {
 		t.Fatalf("%d messages accepted while the broker was down", n-atStop)
 	}

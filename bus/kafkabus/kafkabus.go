@@ -61,7 +61,7 @@ type Config struct {
 	DialTimeout time.Duration
 
 	// BatchSize is the most messages sent to one partition in one request.
-	// It defaults to 10000.
+	// It defaults to 500.
 	BatchSize int
 	// BatchBytes is the most bytes sent to one partition in one request. It
 	// defaults to 1000000, under the broker's default message.max.bytes.
@@ -129,7 +129,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SessionTimeout, 10*time.Second)
 	def(&c.RebalanceTimeout, 10*time.Second)
 	if c.BatchSize <= 0 {
-		c.BatchSize = 10000
+		c.BatchSize = 500
 	}
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = 1000000
@@ -218,8 +218,8 @@ func New(ctx context.Context, cfg Config) (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger.With("component", "kafkabus")
-	dialer := &kafka.Dialer{ClientID: cfg.ClientID, Timeout: cfg.DialTimeout, DualStack: true}
+	log := cfg.Logger.With("backend", "kafka")
+	dialer := &kafka.Dialer{ClientID: cfg.ClientID, Timeout: cfg.DialTimeout}
 	transport := &kafka.Transport{
 		Dial:        (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
 		DialTimeout: cfg.DialTimeout,
@@ -531,8 +531,12 @@ func (b *Bus) handle(ctx context.Context, log *slog.Logger, h bus.Handler, km ka
 // commit marks km handled. Asynchronous commits only queue the offset, so
 // they use a context that the subscription's end does not cancel.
 func (b *Bus) commit(r *kafka.Reader, km kafka.Message) error {
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.WriteTimeout)
-	defer cancel()
+	ctx := context.Background()
+	if b.cfg.CommitInterval < 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.WriteTimeout)
+		defer cancel()
+	}
 	err := r.CommitMessages(ctx, km)
 	if errors.Is(err, io.ErrClosedPipe) {
 		return nil // reader closing: kafka-go flushes what it has

@@ -12,10 +12,16 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/beaconlive/beacon/bus"
+	"github.com/beaconlive/beacon/bus/bustest"
 )
 
-// These contract tests run against the real broker of `make test`
-// (KAFKA_BROKERS). Each test uses its own topics and groups.
+// The shared conformance suite, against the real broker of `make test`
+// (KAFKA_BROKERS). The tests below add Kafka-specific checks of the same
+// contract. Each test uses its own topics and groups.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	bustest.Run(t, func(t *testing.T, topics []bus.TopicConfig) bus.Bus { return newTestBus(t, topics) })
+}
 
 // collector records what a subscription delivered.
 type collector struct {
