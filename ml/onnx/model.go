@@ -29,6 +29,10 @@ type Config struct {
 	// IntraOpThreads is the number of threads each session uses inside one
 	// operator. It defaults to 1.
 	IntraOpThreads int
+	// Spin lets idle intra-op threads spin-wait for work, which lowers
+	// latency on a dedicated machine but burns CPU that other stages of the
+	// same box need. It defaults to false (threads sleep).
+	Spin bool
 	// Inputs and Outputs, when set, are the tensors the caller expects: Open
 	// fails unless the model has exactly these names, types and ranks, and
 	// the same size on every dimension that is not negative here.
@@ -108,6 +112,11 @@ func Open(cfg Config) (*Model, error) {
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("onnx: inter-op threads: %w", err)
+	}
+	if !cfg.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("onnx: session options: %w", err)
+		}
 	}
 	inNames, outNames := names(m.inputs), names(m.outputs)
 	for range cfg.Sessions {

@@ -48,13 +48,13 @@ func benchFrame(b *testing.B) []float32 {
 }
 
 // BenchmarkFrameModel runs the frame model on batches of 1 and 16 frames,
-// with one session of 1 or 2 intra-op threads.
+// with one session of 1 or 2 intra-op threads, sleeping or spinning.
 func BenchmarkFrameModel(b *testing.B) {
-	for _, threads := range []int{1, 2} {
-		m := openFrame(b, ModelConfig{IntraOpThreads: threads})
+	for _, cfg := range []ModelConfig{{IntraOpThreads: 1}, {IntraOpThreads: 2}, {IntraOpThreads: 2, Spin: true}} {
+		m := openFrame(b, cfg)
 		x := benchFrame(b)
 		for _, n := range []int{1, 16} {
-			b.Run(fmt.Sprintf("threads=%d/batch=%d", threads, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("threads=%d/spin=%t/batch=%d", cfg.IntraOpThreads, cfg.Spin, n), func(b *testing.B) {
 				batch := make([][]float32, n)
 				for i := range batch {
 					batch[i] = x

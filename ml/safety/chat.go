@@ -25,6 +25,8 @@ type ModelConfig struct {
 	Sessions int
 	// IntraOpThreads is the number of threads per session. It defaults to 1.
 	IntraOpThreads int
+	// Spin lets idle intra-op threads spin (see onnx.Config.Spin).
+	Spin bool
 }
 
 func (c ModelConfig) onnx(inputs, outputs []onnx.TensorInfo) onnx.Config {
@@ -33,6 +35,7 @@ func (c ModelConfig) onnx(inputs, outputs []onnx.TensorInfo) onnx.Config {
 		Path:           c.Path,
 		Sessions:       c.Sessions,
 		IntraOpThreads: c.IntraOpThreads,
+		Spin:           c.Spin,
 		Inputs:         inputs,
 		Outputs:        outputs,
 	}

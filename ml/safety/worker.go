@@ -72,7 +72,9 @@ type WorkerConfig struct {
 	// MaxMessageBytes bounds a chat message. It defaults to 2048.
 	MaxMessageBytes int
 	// FrameBatch and ChatBatch configure the dynamic batching. They default
-	// to 16 frames or 20ms, and 64 messages or 5ms.
+	// to 16 frames or 5ms, and 64 messages or 5ms. A handler waits for its
+	// input's batch, and the bus runs one handler per partition at a time,
+	// so a batch holds at most as many inputs as partitions are consumed.
 	FrameBatch, ChatBatch onnx.BatcherConfig
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -119,7 +121,7 @@ func (c *WorkerConfig) setDefaults() error {
 		c.FrameBatch.MaxBatch = 16
 	}
 	if c.FrameBatch.MaxDelay == 0 {
-		c.FrameBatch.MaxDelay = 20 * time.Millisecond
+		c.FrameBatch.MaxDelay = 5 * time.Millisecond
 	}
 	if c.ChatBatch.MaxBatch == 0 {
 		c.ChatBatch.MaxBatch = 64

@@ -32,6 +32,8 @@ func (f fakeFrames) Score(_ context.Context, frames [][]float32) ([]FrameScores,
 	return f.ScoreImpl(frames), nil
 }
 
+var _ frameScorer = fakeFrames{}
+
 type fakeChat struct {
 	ScoreImpl func(texts []string) []ChatScores
 }
@@ -81,9 +83,9 @@ type harness struct {
 	flags    chan *eventsv1.FlagEvent
 }
 
-func startWorker(t *testing.T, cfg WorkerConfig, frames frameScorer, chat chatScorer) *harness {
+func startWorker(t testing.TB, cfg WorkerConfig, frames frameScorer, chat chatScorer) *harness {
 	t.Helper()
-	b, err := membus.New(membus.Config{Topics: event.Topics(4), RetryPause: 10 * time.Millisecond})
+	b, err := membus.New(membus.Config{Topics: event.Topics(8), RetryPause: 10 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	h := &harness{bus: b, evidence: &EvidenceDir{Dir: t.TempDir()}, reg: prometheus.NewRegistry(), flags: make(chan *eventsv1.FlagEvent, 100)}
@@ -113,12 +115,12 @@ func startWorker(t *testing.T, cfg WorkerConfig, frames frameScorer, chat chatSc
 	return h
 }
 
-func (h *harness) publish(t *testing.T, msgs ...bus.Message) {
+func (h *harness) publish(t testing.TB, msgs ...bus.Message) {
 	t.Helper()
 	require.NoError(t, h.bus.Publish(context.Background(), msgs...))
 }
 
-func encode(t *testing.T, channel string, m event.Payload) bus.Message {
+func encode(t testing.TB, channel string, m event.Payload) bus.Message {
 	t.Helper()
 	msg, err := event.Encode(channel, m)
 	require.NoError(t, err)
