@@ -611,3 +611,31 @@ func TestLadderRestart(t *testing.T) {
 	})
 	checkVariant(t, base, "144p/index.m3u8", 192, 144, 2*time.Second)
 }
+
+// EndStream (a moderator's "confirm and end stream") disconnects the
+// channel's publisher and leaves other channels alone; ending a channel that
+// is not live is not an error.
+func TestEndStream(t *testing.T) {
+	st := startStack(t, media.Config{LadderDisabled: true}, ingest.Config{})
+	ctx := context.Background()
+	require.NoError(t, st.ingest.EndStream(ctx, "nobody"))
+	alpha := startPublisher(t, publishArgs(st.rtmp+"key-alpha-0001", "320x240", 0))
+	beta := startPublisher(t, publishArgs(st.rtmp+"key-beta-0002", "320x240", 0))
+	waitFor(t, 20*time.Second, "both channels", func() bool {
+		_, a := st.media.Channel("alpha")
+		_, b := st.media.Channel("beta")
+		return a && b
+	})
+	require.NoError(t, st.ingest.EndStream(ctx, "alpha"))
+	alpha.wait(t, 15*time.Second) // ffmpeg exits when the server drops it
+	require.True(t, beta.running(), "the other publisher keeps streaming")
+	// The key still works for a new publish once the old one is gone (the
+	// caller decides whether to revoke it).
+	again := startPublisher(t, publishArgs(st.rtmp+"key-alpha-0001", "320x240", 0))
+	waitFor(t, 20*time.Second, "alpha live again", func() bool {
+		ci, ok := st.media.Channel("alpha")
+		return ok && ci.Publishing
+	})
+	again.kill()
+	beta.kill()
+}

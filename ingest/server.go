@@ -145,7 +145,7 @@ type Server struct {
 	bytes       prometheus.Counter
 
 	mu   sync.Mutex
-	live map[string]struct{} // channels with a publisher
+	live map[string]net.Conn // channels with a publisher, and its connection
 }
 
 // New checks cfg, fills its defaults and binds the listener.
@@ -158,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:  cfg,
 		log:  cfg.Logger.With("component", "ingest"),
 		sem:  make(chan struct{}, cfg.MaxConnections),
-		live: map[string]struct{}{},
+		live: map[string]net.Conn{},
 		connections: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "beacon_ingest_connections_total", Help: "RTMP connections accepted.",
 		}),
@@ -242,15 +242,31 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// claim marks channelID live; false when it already is.
-func (s *Server) claim(channelID string) bool {
+// claim marks channelID live on nc; false when it already is.
+func (s *Server) claim(channelID string, nc net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.live[channelID]; ok {
 		return false
 	}
-	s.live[channelID] = struct{}{}
+	s.live[channelID] = nc
 	return true
+}
+
+// EndStream disconnects the publisher of channelID (a moderator ended the
+// stream). It returns nil when the channel has no publisher.
+func (s *Server) EndStream(_ context.Context, channelID string) error {
+	s.mu.Lock()
+	nc, ok := s.live[channelID]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	s.log.Info("ending stream on request", "channel_id", channelID)
+	if err := nc.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("ingest: end stream %s: %w", channelID, err)
+	}
+	return nil
 }
 
 func (s *Server) release(channelID string) {
@@ -328,7 +344,7 @@ func linger(nc net.Conn) {
 }
 
 func (s *Server) publish(ctx context.Context, log *slog.Logger, nc net.Conn, sc *gortmplib.ServerConn, channelID string) {
-	if !s.claim(channelID) {
+	if !s.claim(channelID, nc) {
 		s.rejected.WithLabelValues(ReasonDuplicate).Inc()
 		log.Warn("publish refused: channel already live")
 		if writeStatus(sc, "NetStream.Publish.BadName", "channel already live: one publisher per channel") == nil {

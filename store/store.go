@@ -189,6 +189,7 @@ type Store interface {
 	Tokens
 	Sessions
 	Audit
+	Flags
 	// Ping reports whether the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the database. Calls after Close fail with ErrClosed.

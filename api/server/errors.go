@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -68,7 +69,12 @@ func writeError(w http.ResponseWriter, r *http.Request, c codes.Code, st int, ms
 }
 
 // gatewayError is the grpc-gateway error handler: the same body as WriteError.
-func gatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+func gatewayError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		if v := append(md.HeaderMD.Get("retry-after"), md.TrailerMD.Get("retry-after")...); len(v) > 0 {
+			w.Header().Set("Retry-After", v[0])
+		}
+	}
 	s, ok := status.FromError(err)
 	if !ok {
 		var mbe *http.MaxBytesError
@@ -80,6 +86,10 @@ func gatewayError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 	}
 	c := s.Code()
 	msg := s.Message()
+	if c == codes.InvalidArgument && strings.Contains(msg, "http: request body too large") {
+		WriteTooLarge(w, r)
+		return
+	}
 	// The gateway reports unparsable bodies and parameters as InvalidArgument,
 	// unknown routes as NotFound/Unimplemented: keep those messages.
 	if c == codes.Unimplemented && r.Method != http.MethodPost {

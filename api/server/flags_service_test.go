@@ -400,13 +400,12 @@ func TestFlagsHostileInput(t *testing.T) {
 		require.Equal(t, 400, code, ca.path+": "+ed.Message)
 		require.Contains(t, ed.Message, ca.want, ca.path)
 	}
-	// Invalid UTF-8 in the path never reaches the service: the gateway
-	// cannot marshal it into the gRPC request. The chassis checks query
-	// parameters (checkQueryUTF8) but not yet the path, so this is refused
-	// as an internal error instead of a 400; see the report.
+	// Invalid UTF-8 in the path never reaches the service: the chassis
+	// refuses it (checkQueryUTF8) before the gateway builds a request.
 	var b struct{ Flag apiFlag }
 	code, ed := getJSON(t, e.running, "/v1/flags/%FF", nil, &b)
-	require.GreaterOrEqual(t, code, 400)
+	require.Equal(t, 400, code)
+	require.Equal(t, "INVALID_ARGUMENT", ed.Code)
 	require.NotContains(t, ed.Message, "\xff")
 	code, body := post(t, e.http+"/v1/flags/"+url.PathEscape("x/../a")+":review", `{"decision":"dismiss"}`, as...)
 	require.Contains(t, []int{400, 404}, code, string(body))

@@ -81,6 +81,8 @@ type Config struct {
 	// Interceptors run after the chassis's own (request id, deadline,
 	// recovery, metrics, access log), in order: authentication, rate limits.
 	Interceptors []grpc.UnaryServerInterceptor
+	// StreamInterceptors run after the chassis's stream recovery, in order.
+	StreamInterceptors []grpc.StreamServerInterceptor
 }
 
 // Server is the API chassis. Register services and handlers before Run.
@@ -140,7 +142,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{s.unaryInterceptor}, cfg.Interceptors...)...),
-		grpc.ChainStreamInterceptor(s.streamInterceptor),
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{s.streamInterceptor}, cfg.StreamInterceptors...)...),
 		grpc.MaxRecvMsgSize(int(cfg.MaxRequestBytes)),
 	)
 	s.health = health.NewServer()
@@ -290,9 +292,15 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return runtime.DefaultHeaderMatcher(k)
 		}),
-		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) {
-			// gRPC response metadata stays internal; the request id is already
-			// in the X-Request-Id header.
+		runtime.WithOutgoingHeaderMatcher(func(k string) (string, bool) {
+			// gRPC response metadata stays internal (the request id is already
+			// in X-Request-Id) except the headers REST callers need.
+			switch k {
+			case "set-cookie":
+				return "Set-Cookie", true
+			case "retry-after":
+				return "Retry-After", true
+			}
 			return "", false
 		}),
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
@@ -401,10 +409,14 @@ func (v *versionService) GetVersion(context.Context, *apiv1.GetVersionRequest) (
 	return &apiv1.GetVersionResponse{Version: v.cfg.Version, GoVersion: goVersion(), Targets: targets, Bus: v.cfg.Bus}, nil
 }
 
-// checkQueryUTF8 refuses query parameters that are not valid UTF-8 before the
-// gateway turns them into proto strings (which cannot hold them).
+// checkQueryUTF8 refuses paths and query parameters that are not valid UTF-8
+// before the gateway turns them into proto strings (which cannot hold them).
 func checkQueryUTF8(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) {
+			WriteError(w, r, codes.InvalidArgument, "the URL path must be valid UTF-8")
+			return
+		}
 		for k, vs := range r.URL.Query() {
 			if !utf8.ValidString(k) {
 				WriteError(w, r, codes.InvalidArgument, "query parameter names must be valid UTF-8")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/beaconlive/beacon/bus"
 	"github.com/beaconlive/beacon/bus/kafkabus"
@@ -24,17 +25,20 @@ import (
 // openBus picks the bus backend by DSN scheme.
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus, string, error) {
 	topics := event.Topics(cfg.BusPartitions)
-	brokers, err := config.BusBrokers(cfg.Bus)
-	if err != nil {
-		return nil, "", err
-	}
-	if brokers == nil {
+	if cfg.Bus == "mem://" {
 		b, err := membus.New(membus.Config{Topics: topics, Logger: log.With("component", "bus")})
 		return b, "mem", err
 	}
+	brokers, err := kafkabus.ParseDSN(cfg.Bus)
+	if err != nil {
+		return nil, "", fmt.Errorf("config: 'bus' = %q: %w", cfg.Bus, err)
+	}
+	// New waits for the brokers (creating topics); do not wait forever.
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
 	b, err := kafkabus.New(ctx, kafkabus.Config{Brokers: brokers, Topics: topics, Logger: log.With("component", "bus")})
 	if err != nil {
-		return nil, "", fmt.Errorf("bus: %w", err)
+		return nil, "", fmt.Errorf("bus: kafka %s: %w", strings.Join(brokers, ","), err)
 	}
 	return b, "kafka", nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/beaconlive/beacon/api/server"
 	"github.com/beaconlive/beacon/auth"
@@ -27,6 +28,7 @@ import (
 	"github.com/beaconlive/beacon/internal/admin"
 	"github.com/beaconlive/beacon/internal/config"
 	"github.com/beaconlive/beacon/media"
+	"github.com/beaconlive/beacon/moderation"
 	"github.com/beaconlive/beacon/search"
 	"github.com/beaconlive/beacon/search/indexer"
 	"github.com/beaconlive/beacon/store"
@@ -113,7 +115,34 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		defer idx.Close()
 	}
 
+	// Authentication and rate limits on every API call (the access table
+	// lives in api/server/auth.go).
+	var interceptors []grpc.UnaryServerInterceptor
+	var streamInterceptors []grpc.StreamServerInterceptor
+	credLimiter := auth.NewLimiter(auth.LimiterConfig{Rate: 1, Burst: 10})
+	if authSvc != nil {
+		authn, err := server.NewAuthenticator(server.AuthConfig{
+			Auth: authSvc, Logger: log.With("component", "api"),
+			Limiter: auth.NewLimiter(auth.LimiterConfig{}), CredentialLimiter: credLimiter,
+		})
+		if err != nil {
+			return err
+		}
+		interceptors = append(interceptors, authn.Interceptor())
+		streamInterceptors = append(streamInterceptors, authn.StreamInterceptor())
+	}
+	// Evidence of flagged frames: written by the ml stage, read by reviewers.
+	var evidence *moderation.Evidence
+	if cfg.Runs("api") || cfg.Runs("ml") {
+		if evidence, err = moderation.NewEvidence(moderation.EvidenceConfig{Dir: filepath.Join(cfg.DataDir, "evidence"), Logger: log.With("component", "evidence")}); err != nil {
+			return err
+		}
+		defer evidence.Close()
+	}
+
 	api, err := server.New(server.Config{
+		Interceptors:       interceptors,
+		StreamInterceptors: streamInterceptors,
 		HTTPAddr:        cfg.HTTP.Addr,
 		GRPCAddr:        cfg.GRPC.Addr,
 		RequestTimeout:  time.Duration(cfg.HTTP.RequestTimeout),
@@ -177,8 +206,11 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		hls := tracker.Middleware(mediaSrv, isPlaylist)
 		api.Handle("/hls/", hls)
 		api.Handle("/thumbnails/", mediaSrv)
+		ender := streamEnder{sub: b, ingest: rtmp, log: log.With("component", "ingest"),
+			wrap: bus.DeadLetter{Publisher: b, Logger: log, Counter: deadLetters.WithLabelValues("ingest-moderation")}.Wrap}
 		g.Go(func() error { return mediaSrv.Run(gctx) })
 		g.Go(func() error { return rtmp.Run(gctx) })
+		g.Go(func() error { return ender.Run(gctx) })
 		g.Go(func() error { return tracker.Run(gctx) })
 	}
 
@@ -196,6 +228,34 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 			live = liveSource{media: mediaSrv}
 		}
 		server.NewDirectoryService(idx, st, live).Register(api)
+		accounts, err := server.NewAccountsService(server.AccountsConfig{Auth: authSvc, Store: st, Logger: log.With("component", "api")})
+		if err != nil {
+			return err
+		}
+		accounts.Register(api)
+		oauth, err := server.NewOAuth2(server.OAuth2Config{Auth: authSvc, Limiter: credLimiter, Logger: log.With("component", "api")})
+		if err != nil {
+			return err
+		}
+		oauth.Register(api)
+
+		// Trust & safety: raised flags are recorded in the store; moderators
+		// review them through FlagsService.
+		rec, err := moderation.NewRecorder(moderation.RecorderConfig{Logger: log.With("component", "moderation"), DeadLetters: deadLetters.WithLabelValues("moderation")}, b, b, st)
+		if err != nil {
+			return err
+		}
+		rev, err := moderation.NewReviewer(moderation.ReviewerConfig{Logger: log.With("component", "moderation")}, st, b, keyRevoker{keys: st})
+		if err != nil {
+			return err
+		}
+		flagsSvc, err := server.NewFlagsService(st, rev, evidence, reviewerFrom, log.With("component", "api"))
+		if err != nil {
+			return err
+		}
+		flagsSvc.Register(api)
+		g.Go(func() error { return rec.Run(gctx) })
+		g.Go(func() error { return evidence.Run(gctx) })
 	}
 	if cfg.Runs("web") {
 		pages, err := web.New(web.Config{Logger: log.With("component", "web")})
@@ -263,6 +323,15 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		return nil
 	}
 	return err
+}
+
+// reviewerFrom is the signed-in user reviewing a flag.
+func reviewerFrom(ctx context.Context) (int64, bool) {
+	p, ok := server.PrincipalFrom(ctx)
+	if !ok || p.Kind != auth.PrincipalUser {
+		return 0, false
+	}
+	return int64(p.UserID), true
 }
 
 // notBuilt lists the stages of DESIGN.md that this build does not have yet:
