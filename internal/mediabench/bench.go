@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/beaconlive/beacon/auth"
+	"github.com/beaconlive/beacon/ingest"
 	"github.com/beaconlive/beacon/media"
 )
 
@@ -167,8 +168,12 @@ type Step struct {
 	// new source segments (window / segment duration, minus one) during the
 	// window; Segments and SegmentsExpected are the totals.
 	StreamsOK, Segments, SegmentsExpected int
-	// Died counts publishers that failed (load generator side).
-	Died int
+	// Died counts publishers that failed (load generator side); NotReady
+	// the streams that had no segment yet when the window began.
+	Died, NotReady int
+	// ServerHeap is the Go heap in use at the end of the window (a part of
+	// the server's RSS).
+	ServerHeap int64
 }
 
 // Result is the outcome of Run.
@@ -489,6 +494,11 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 	if err != nil {
 		return err
 	}
+	// The ladder starts behind (the ingest hands over ~2 s at once, x264
+	// starts up): let it catch up before measuring.
+	if err := sleep(ctx, 3*r.cfg.SegmentDuration); err != nil {
+		return err
+	}
 	st0, _ := s.media.ChannelStats(ch.id)
 	type listing struct {
 		at  time.Time
@@ -521,6 +531,7 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 	if err != nil {
 		return err
 	}
+	m0, _ := readMachineCPU()
 	t0 := time.Now()
 	for time.Since(t0) < r.cfg.LadderWindow {
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
@@ -529,6 +540,7 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 		scan(false)
 	}
 	p1, err := readProc(pid)
+	m1, _ := readMachineCPU()
 	el := time.Since(t0).Seconds()
 	st1, _ := s.media.ChannelStats(ch.id)
 	if err != nil || st1.LadderPID != pid {
@@ -552,11 +564,14 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 	r.res.add("ladder/cores", cores, "cores", fmt.Sprintf("CPU of one ladder ffmpeg (x264 %s, %s from %dx%d@%dfps), /proc/%d/stat over %.0f s",
 		r.cfg.X264Preset, strings.Join(renditionNames(ci.Renditions), "/"), r.cfg.Source.Width, r.cfg.Source.Height, r.cfg.Source.FPS, pid, el))
 	r.res.add("ladder/realtime_factor", rtf, "x", "media time listed / wall time, slowest rendition (1.0 = keeps up with the live input)")
+	r.res.add("ladder/cores_per_realtime", cores/rtf, "cores", "CPU seconds the ladder spends per second of media (cores / real-time factor): the cores one live ladder needs to keep up")
+	r.res.add("ladder/machine_busy", (m1.busy-m0.busy)/el, "cores", "whole machine busy over the window (every process, including other users')")
 	r.res.add("ladder/rss", float64(p1.RSS)/1e6, "MB", "resident memory of the ladder ffmpeg")
 	r.res.add("ladder/feed_drops", float64(st1.DroppedFrames-st0.DroppedFrames), "frames", "access units dropped by the ladder and sampler feeds during the window")
 	r.res.note("ladder: real-time factor per rendition = sum of EXTINF of the segments newly listed after the first one / time between the first and the last new listing (playlists polled every 100 ms): %s; %.2f ladders of this kind would fill %d cores",
-		strings.Join(names, ", "), float64(r.res.Cores)/cores, r.res.Cores)
-	r.progress("ladder: %.2f cores, real-time factor %.3f (%s)", cores, rtf, strings.Join(names, ", "))
+		strings.Join(names, ", "), float64(r.res.Cores)/(cores/rtf), r.res.Cores)
+	r.progress("ladder: %.2f cores, real-time factor %.3f (%s), %.2f cores per real-time ladder; machine %.2f/%d cores busy",
+		cores, rtf, strings.Join(names, ", "), cores/rtf, (m1.busy-m0.busy)/el, r.res.Cores)
 	return nil
 }
 
@@ -709,16 +724,30 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		}
 		started = n
 		chs := r.chs[first : first+n]
-		waitFor := 20*time.Second + time.Duration(n)*100*time.Millisecond
-		if err := poll(ctx, 250*time.Millisecond, waitFor, fmt.Sprintf("%d streams ready", n), func() (bool, error) {
+		// Wait until every stream has its first segment; on an overloaded
+		// machine some may not: the step is measured anyway and they count
+		// as not OK.
+		ready := func() int {
+			k := 0
 			for _, c := range chs {
-				ci, ok := s.media.Channel(c.id)
-				if !ok || ci.ReadyAt.IsZero() {
-					return false, nil
+				if ci, ok := s.media.Channel(c.id); ok && !ci.ReadyAt.IsZero() {
+					k++
 				}
 			}
-			return true, nil
-		}); err != nil {
+			return k
+		}
+		waitFor := 30*time.Second + time.Duration(n)*200*time.Millisecond
+		if err := poll(ctx, 250*time.Millisecond, waitFor, "streams ready", func() (bool, error) {
+			return ready() == n, nil
+		}); err != nil && ctx.Err() != nil {
+			return err
+		}
+		notReady := n - ready()
+		if notReady > 0 {
+			r.progress("passthrough %d streams: %d had no segment after %v; measuring anyway", n, notReady, waitFor)
+		}
+		// Publishers started in this step catch up on their first seconds.
+		if err := sleep(ctx, r.cfg.SegmentDuration); err != nil {
 			return err
 		}
 		ends := func() []int {
@@ -762,7 +791,10 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		lg1, _ := readProc(r.lg.pid())
 		m1, _ := readMachineCPU()
 		el := time.Since(t0).Seconds()
-		step := Step{Streams: n, Window: time.Since(t0).Round(time.Millisecond)}
+		step := Step{Streams: n, Window: time.Since(t0).Round(time.Millisecond), NotReady: notReady}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		step.ServerHeap = int64(ms.HeapInuse)
 		for i := range chs {
 			if taps[i] == 0 {
 				continue
@@ -782,6 +814,7 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		step.ServerRSSDelta = self1.RSS - base.RSS
 		step.Died = len(r.lg.failures())
 		expect := int(el/segS) - 1
+		minSeg, maxSeg := math.MaxInt, 0
 		for i := range chs {
 			step.SegmentsExpected += int(el / segS)
 			if seg0[i] < 0 || seg1[i] < 0 {
@@ -789,9 +822,29 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 			}
 			got := seg1[i] - seg0[i]
 			step.Segments += got
+			minSeg, maxSeg = min(minSeg, got), max(maxSeg, got)
 			if got >= max(1, expect) {
 				step.StreamsOK++
 			}
+		}
+		if f := r.lg.failures(); len(f) > 0 {
+			seen := map[string]bool{}
+			for _, msg := range f {
+				if !seen[msg] && len(seen) < 3 {
+					seen[msg] = true
+					r.progress("passthrough %d streams: a publisher died: %s", n, msg)
+				}
+			}
+		}
+		var rej []string
+		for _, reason := range []string{ingest.ReasonUnauthorized, ingest.ReasonDuplicate, ingest.ReasonCodec, ingest.ReasonHandshake,
+			ingest.ReasonMaxConnections, ingest.ReasonSink, ingest.ReasonInternal} {
+			if v := s.ingest.Rejected(reason); v > 0 {
+				rej = append(rej, fmt.Sprintf("%s=%.0f", reason, v))
+			}
+		}
+		if len(rej) > 0 {
+			r.progress("passthrough %d streams: ingest rejections so far: %s", n, strings.Join(rej, " "))
 		}
 		r.res.Steps = append(r.res.Steps, step)
 		if step.StreamsOK == n {
@@ -806,12 +859,13 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		r.res.add(pfx+"loadgen_cpu_per_stream", per(step.LoadGenCores), "%core/stream", "load generator process (not part of the server) per stream")
 		r.res.add(pfx+"machine_busy", step.MachineCores, "cores", "whole machine busy over the window (every process, including other users')")
 		r.res.add(pfx+"server_rss_per_stream", float64(step.ServerRSSDelta)/float64(n)/1e6, "MB/stream", "server RSS above its level before the ramp, per stream")
+		r.res.add(pfx+"server_heap_per_stream", float64(step.ServerHeap)/float64(n)/1e6, "MB/stream", "server Go heap in use at the end of the window, per stream (HLS segments are kept in memory)")
 		r.res.add(pfx+"sampler_rss_per_stream", float64(step.SamplerRSS)/float64(n)/1e6, "MB/stream", "sampler ffmpeg RSS per stream (counts the shared ffmpeg libraries in every process)")
 		r.res.add(pfx+"sampler_pss_per_stream", float64(step.SamplerPSS)/float64(n)/1e6, "MB/stream", "sampler ffmpeg PSS per stream (shared pages divided among the processes)")
 		r.res.add(pfx+"streams_ok", float64(step.StreamsOK), "streams", fmt.Sprintf("streams that listed ≥ %d new source segments in %.0f s", max(1, expect), el))
-		r.progress("passthrough %d streams: server %.2f + samplers %.2f cores (%.2f %%core/stream), load generator %.2f cores, machine %.2f/%d cores busy; RSS +%.0f MB server, %.0f MB samplers (PSS %.0f MB); %d/%d streams kept producing segments (%d/%d segments), %d publishers died",
+		r.progress("passthrough %d streams: server %.2f + samplers %.2f cores (%.2f %%core/stream), load generator %.2f cores, machine %.2f/%d cores busy; RSS +%.0f MB server, %.0f MB samplers (PSS %.0f MB); %d/%d streams kept producing segments (%d/%d segments, %d..%d per stream), %d not ready, %d publishers died",
 			n, step.ServerCores, step.SamplerCores, per(step.ServerCores+step.SamplerCores), step.LoadGenCores, step.MachineCores, r.res.Cores,
-			float64(step.ServerRSSDelta)/1e6, float64(step.SamplerRSS)/1e6, float64(step.SamplerPSS)/1e6, step.StreamsOK, n, step.Segments, step.SegmentsExpected, step.Died)
+			float64(step.ServerRSSDelta)/1e6, float64(step.SamplerRSS)/1e6, float64(step.SamplerPSS)/1e6, step.StreamsOK, n, step.Segments, step.SegmentsExpected, minSeg, maxSeg, step.NotReady, step.Died)
 	}
 	last := r.res.Steps[len(r.res.Steps)-1]
 	n := float64(last.Streams)

@@ -20,13 +20,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if len(r.Steps) > 0 {
 		fmt.Fprintln(tw, "\nPassthrough ramp (ladder off, sampler on):")
-		fmt.Fprintln(tw, "STREAMS\tSERVER\tSAMPLERS\tPER STREAM\tLOADGEN\tMACHINE\tSERVER RSS/STREAM\tSAMPLER RSS (PSS)/STREAM\tOK\tSEGMENTS")
+		fmt.Fprintln(tw, "STREAMS\tSERVER\tSAMPLERS\tPER STREAM\tLOADGEN\tMACHINE\tSERVER RSS/STREAM\tSAMPLER RSS (PSS)/STREAM\tOK\tSEGMENTS\tNOT READY")
 		for _, s := range r.Steps {
 			n := float64(s.Streams)
-			fmt.Fprintf(tw, "%d\t%.2f cores\t%.2f cores\t%.2f %%core\t%.2f cores\t%.2f/%d cores\t%.1f MB\t%.1f (%.1f) MB\t%d/%d\t%d/%d\n",
+			fmt.Fprintf(tw, "%d\t%.2f cores\t%.2f cores\t%.2f %%core\t%.2f cores\t%.2f/%d cores\t%.1f MB\t%.1f (%.1f) MB\t%d/%d\t%d/%d\t%d\n",
 				s.Streams, s.ServerCores, s.SamplerCores, (s.ServerCores+s.SamplerCores)/n*100, s.LoadGenCores,
 				s.MachineCores, r.Cores, float64(s.ServerRSSDelta)/n/1e6, float64(s.SamplerRSS)/n/1e6, float64(s.SamplerPSS)/n/1e6,
-				s.StreamsOK, s.Streams, s.Segments, s.SegmentsExpected)
+				s.StreamsOK, s.Streams, s.Segments, s.SegmentsExpected, s.NotReady)
 		}
 	}
 	if err := tw.Flush(); err != nil {
