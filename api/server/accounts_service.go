@@ -66,6 +66,11 @@ type AccountsConfig struct {
 	// PageKey authenticates page tokens. It defaults to 32 random bytes, so
 	// tokens do not survive a restart (or reach another replica).
 	PageKey []byte
+	// OnChannelChanged, if set, is told of every channel a streamer created
+	// or changed, after the store has it (cmd publishes the metadata on the
+	// bus so the directory follows). An error fails the call with
+	// UNAVAILABLE; the change is stored, and repeating it is harmless.
+	OnChannelChanged func(ctx context.Context, ch store.Channel) error
 }
 
 // AccountsService implements AccountsService and AdminService. Who may call
@@ -78,6 +83,7 @@ type AccountsService struct {
 	st      accountStore
 	log     *slog.Logger
 	pageKey []byte
+	changed func(ctx context.Context, ch store.Channel) error
 }
 
 // NewAccountsService returns the account and admin APIs.
@@ -92,7 +98,7 @@ func NewAccountsService(cfg AccountsConfig) (*AccountsService, error) {
 		cfg.PageKey = make([]byte, 32)
 		_, _ = rand.Read(cfg.PageKey)
 	}
-	return &AccountsService{auth: cfg.Auth, st: cfg.Store, log: cfg.Logger.With("component", "accounts_api"), pageKey: cfg.PageKey}, nil
+	return &AccountsService{auth: cfg.Auth, st: cfg.Store, log: cfg.Logger.With("component", "accounts_api"), pageKey: cfg.PageKey, changed: cfg.OnChannelChanged}, nil
 }
 
 // Register adds the account and admin services to s.
@@ -381,6 +387,9 @@ func (a *AccountsService) CreateMyChannel(ctx context.Context, req *apiv1.Create
 		}
 		return nil, accountError(ctx, err, "channel")
 	}
+	// The key is shown once: never fail the call after creating it. The
+	// metadata is published again when the channel goes live.
+	_ = a.notifyChanged(ctx, ch)
 	return &apiv1.CreateMyChannelResponse{Channel: toChannel(ch), StreamKey: key}, nil
 }
 
@@ -451,10 +460,24 @@ func (a *AccountsService) UpdateMyChannel(ctx context.Context, req *apiv1.Update
 		return nil, accountError(ctx, err, "channel")
 	}
 	a.log.Info("channel updated", "channel_id", int64(ch.ID), "user_id", int64(p.UserID), "fields", strings.Join(paths, ","))
+	if err := a.notifyChanged(ctx, ch); err != nil {
+		return nil, err
+	}
 	return toChannel(ch), nil
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func (a *AccountsService) notifyChanged(ctx context.Context, ch store.Channel) error {
+	if a.changed == nil {
+		return nil
+	}
+	if err := a.changed(ctx, ch); err != nil {
+		a.log.Error("publishing a channel change failed", "channel_id", int64(ch.ID), "error", err)
+		return status.Error(codes.Unavailable, "the change is saved but the directory could not be told; send it again")
+	}
+	return nil
+}
 
 // RotateStreamKey implements AccountsService.
 func (a *AccountsService) RotateStreamKey(ctx context.Context, _ *apiv1.RotateStreamKeyRequest) (*apiv1.RotateStreamKeyResponse, error) {

@@ -57,6 +57,23 @@ func (p mediaPublisher) metadata(ctx context.Context, id string) (*eventsv1.Stre
 	return md, nil
 }
 
+// PublishMetadata publishes channel id's current metadata from the store on
+// topic `streams`, for the directory.
+func (p mediaPublisher) PublishMetadata(ctx context.Context, id string) error {
+	md, err := p.metadata(ctx, id)
+	if err != nil {
+		return err
+	}
+	m, err := event.Encode(id, &eventsv1.StreamEvent{
+		EventId: uuid.NewString(), ChannelId: id, Time: timestamppb.Now(),
+		Kind: &eventsv1.StreamEvent_Metadata{Metadata: md},
+	})
+	if err != nil {
+		return err
+	}
+	return p.bus.Publish(ctx, m)
+}
+
 func (p mediaPublisher) PublishFrame(ctx context.Context, f media.Frame) error {
 	m, err := event.Encode(f.ChannelID, &eventsv1.Frame{
 		FrameId: uuid.NewString(), ChannelId: f.ChannelID, BroadcastId: f.BroadcastID,

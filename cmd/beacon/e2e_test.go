@@ -166,6 +166,34 @@ func TestEndToEndGoLiveAndWatch(t *testing.T) {
 	require.Len(t, l.Channels, 1)
 	require.Equal(t, s2.channelID, l.Channels[0].ChannelID)
 
+	// The streamer renames the stream through the API; search follows.
+	loginBody := `{"login":"speedy","password":"correct horse battery"}`
+	resp, err := http.Post(base+"/v1/sessions", "application/json", strings.NewReader(loginBody))
+	require.NoError(t, err)
+	var session struct {
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&session))
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.NotEmpty(t, session.SessionID)
+	req, err := http.NewRequest(http.MethodPatch, base+"/v1/me/channel", strings.NewReader(`{"title":"Glitchless marathon tonight"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(&http.Cookie{Name: "beacon_session", Value: session.SessionID})
+	renamed := time.Now()
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	pb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(pb))
+	eventually(t, 5*time.Second, "the new title is searchable", func() bool {
+		code, b := getBody(t, base+"/v1/search/channels?"+url.Values{"query": {"glitchless marathon"}}.Encode())
+		l = listing{}
+		return code == 200 && json.Unmarshal(b, &l) == nil && len(l.Channels) == 1 && l.Channels[0].ChannelID == s1.channelID
+	})
+	t.Logf("title change → searchable: %v", time.Since(renamed).Round(time.Millisecond))
+
 	// Stream details and the adaptive playlist.
 	var detail struct {
 		Playback struct {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,7 +229,13 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 			live = liveSource{media: mediaSrv}
 		}
 		server.NewDirectoryService(idx, st, live).Register(api)
-		accounts, err := server.NewAccountsService(server.AccountsConfig{Auth: authSvc, Store: st, Logger: log.With("component", "api")})
+		directory := mediaPublisher{bus: b, channels: st, log: log.With("component", "api")}
+		accounts, err := server.NewAccountsService(server.AccountsConfig{
+			Auth: authSvc, Store: st, Logger: log.With("component", "api"),
+			OnChannelChanged: func(ctx context.Context, ch store.Channel) error {
+				return directory.PublishMetadata(ctx, strconv.FormatInt(int64(ch.ID), 10))
+			},
+		})
 		if err != nil {
 			return err
 		}
