@@ -77,18 +77,6 @@ func (e *eventSink) PublishStreamEvent(_ context.Context, ev media.StreamEvent) 
 	return nil
 }
 
-func (e *eventSink) kinds(ch string) []media.EventKind {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []media.EventKind
-	for _, ev := range e.events {
-		if ev.ChannelID == ch {
-			out = append(out, ev.Kind)
-		}
-	}
-	return out
-}
-
 func (e *eventSink) first(ch string, k media.EventKind) (media.StreamEvent, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -79,7 +79,7 @@ func BenchmarkParseStreamKey(b *testing.B) {
 func TestCheckTracks(t *testing.T) {
 	h264 := &gortmplib.Track{Codec: &codecs.H264{SPS: []byte{0x67}, PPS: []byte{0x68}}}
 	aac := &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: &mpeg4audio.AudioSpecificConfig{
-		Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelCount: 2}}}
+		Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelConfig: 2}}}
 	mp3 := &gortmplib.Track{Codec: &codecs.MPEG1Audio{}}
 	h265 := &gortmplib.Track{Codec: &codecs.H265{}}
 	for _, ca := range []struct {

@@ -198,7 +198,7 @@ func newTap(log *slog.Logger, cfg Config, channelID, broadcastID string, srcW, s
 		targets = append(targets, cfg.ThumbnailSizes...)
 	}
 	fs := tapFrameSize(srcW, srcH, targets)
-	t.input = tapInput{Width: fs.Width, Height: fs.Height}
+	t.input = tapInput(fs)
 	return t
 }
 
