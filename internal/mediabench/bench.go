@@ -22,6 +22,39 @@ import (
 	"github.com/beaconlive/beacon/media"
 )
 
+// listing is a segment as it appeared in a playlist.
+type listing struct {
+	at  time.Time
+	dur float64 // EXTINF, seconds
+}
+
+// realtimeFactor is the least-squares slope of the media time listed
+// against wall-clock time: the media seconds produced per second. Each
+// segment's media time counts once it is listed, so the first listing is
+// the origin. It is NaN with fewer than three listings.
+func realtimeFactor(l []listing) float64 {
+	if len(l) < 3 {
+		return math.NaN()
+	}
+	var sx, sy, sxx, sxy, media float64
+	for i, x := range l {
+		if i > 0 {
+			media += x.dur
+		}
+		t := x.at.Sub(l[0].at).Seconds()
+		sx += t
+		sy += media
+		sxx += t * t
+		sxy += t * media
+	}
+	n := float64(len(l))
+	d := n*sxx - sx*sx
+	if d <= 0 {
+		return math.NaN()
+	}
+	return (n*sxy - sx*sy) / d
+}
+
 // Config configures a benchmark run. Every zero value means the documented
 // default; the defaults measure the production settings and take about
 // three minutes (plus about half a minute to encode the source the first
@@ -500,10 +533,6 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 		return err
 	}
 	st0, _ := s.media.ChannelStats(ch.id)
-	type listing struct {
-		at  time.Time
-		dur float64
-	}
 	seen := make([]map[int]bool, len(ci.Renditions))
 	lists := make([][]listing, len(ci.Renditions))
 	scan := func(initial bool) {
@@ -550,14 +579,10 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 	rtf := math.Inf(1)
 	var names []string
 	for i, l := range lists {
-		if len(l) < 2 {
+		if len(l) < 3 {
 			return fmt.Errorf("mediabench: rendition %s listed %d new segments in %v", ci.Renditions[i].Name, len(l), r.cfg.LadderWindow)
 		}
-		var mt float64
-		for _, x := range l[1:] {
-			mt += x.dur
-		}
-		f := mt / l[len(l)-1].at.Sub(l[0].at).Seconds()
+		f := realtimeFactor(l)
 		rtf = min(rtf, f)
 		names = append(names, fmt.Sprintf("%s %dx%d: %.3f", ci.Renditions[i].Name, ci.Renditions[i].Width, ci.Renditions[i].Height, f))
 	}
@@ -568,7 +593,7 @@ func (r *run) ladder(ctx context.Context, s *stack) error {
 	r.res.add("ladder/machine_busy", (m1.busy-m0.busy)/el, "cores", "whole machine busy over the window (every process, including other users')")
 	r.res.add("ladder/rss", float64(p1.RSS)/1e6, "MB", "resident memory of the ladder ffmpeg")
 	r.res.add("ladder/feed_drops", float64(st1.DroppedFrames-st0.DroppedFrames), "frames", "access units dropped by the ladder and sampler feeds during the window")
-	r.res.note("ladder: real-time factor per rendition = sum of EXTINF of the segments newly listed after the first one / time between the first and the last new listing (playlists polled every 100 ms): %s; %.2f ladders of this kind would fill %d cores",
+	r.res.note("ladder: real-time factor per rendition = least-squares slope of the media time listed (cumulative EXTINF) against the wall-clock time of each new listing (playlists polled every 100 ms; ~1.0 when it keeps up with the real-time input): %s; %.2f ladders of this kind would fill %d cores",
 		strings.Join(names, ", "), float64(r.res.Cores)/(cores/rtf), r.res.Cores)
 	r.progress("ladder: %.2f cores, real-time factor %.3f (%s), %.2f cores per real-time ladder; machine %.2f/%d cores busy",
 		cores, rtf, strings.Join(names, ", "), cores/rtf, (m1.busy-m0.busy)/el, r.res.Cores)
@@ -601,12 +626,11 @@ func (r *run) latency(ctx context.Context, s *stack) error {
 	}); err != nil {
 		return err
 	}
-	type listing struct {
-		at      time.Time
-		dur     float64
+	type firstSeen struct {
+		listing
 		initial bool
 	}
-	seen := map[int]listing{}
+	seen := map[int]firstSeen{}
 	need := warmup + r.cfg.LatencySegments
 	first := true
 	const every = 20 * time.Millisecond
@@ -618,7 +642,7 @@ func (r *run) latency(ctx context.Context, s *stack) error {
 		now := time.Now()
 		for k, sg := range p.Segments {
 			if _, ok := seen[p.Sequence+k]; !ok {
-				seen[p.Sequence+k] = listing{now, sg.Duration, first}
+				seen[p.Sequence+k] = firstSeen{listing{now, sg.Duration}, first}
 			}
 		}
 		first = false

@@ -3,6 +3,7 @@ package mediabench
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -191,3 +192,25 @@ func TestWriteBenchLines(t *testing.T) {
 }
 
 func nanValue() float64 { var z float64; return z / z }
+
+func TestRealtimeFactor(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	for _, ca := range []struct {
+		name string
+		l    []listing
+		want float64
+	}{
+		{"real time", []listing{{at(0), 2}, {at(2), 2}, {at(4), 2}, {at(6), 2}}, 1},
+		{"twice real time", []listing{{at(0), 2}, {at(1), 2}, {at(2), 2}, {at(3), 2}}, 2},
+		{"half", []listing{{at(0), 1}, {at(2), 1}, {at(4), 1}}, 0.5},
+		// A late first listing moves the slope much less than the
+		// first-to-last ratio (16/14 = 1.14).
+		{"late first listing", []listing{{at(2), 2}, {at(4), 2}, {at(6), 2}, {at(8), 2}, {at(10), 2}, {at(12), 2}, {at(14), 2}, {at(16), 2}, {at(18), 2}}, 1},
+	} {
+		t.Run(ca.name, func(t *testing.T) {
+			require.InDelta(t, ca.want, realtimeFactor(ca.l), 1e-9)
+		})
+	}
+	require.True(t, math.IsNaN(realtimeFactor([]listing{{at(0), 2}, {at(1), 2}})))
+}
