@@ -3,6 +3,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -21,8 +22,16 @@ var staticFS embed.FS
 type Config struct {
 	// HLSBase is the URL prefix of HLS playlists. It defaults to "/hls".
 	HLSBase string
+	// Channels resolves /watch/{login} to a channel id; nil serves only
+	// /watch/{channel_id}.
+	Channels ChannelResolver
 	// Logger defaults to a logger that discards.
 	Logger *slog.Logger
+}
+
+// ChannelResolver finds a channel's id by its name (its owner's login).
+type ChannelResolver interface {
+	ChannelIDByName(ctx context.Context, name string) (string, error)
 }
 
 // Pages serves the web pages.
@@ -67,6 +76,7 @@ var validChannel = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 type watchData struct {
 	Channel     string
+	ChannelID   string
 	PlaylistURL string
 }
 
@@ -76,8 +86,20 @@ func (p *Pages) watch(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid channel name", http.StatusBadRequest)
 		return
 	}
+	id := ch
+	if !allDigits(ch) {
+		if p.cfg.Channels == nil {
+			http.Error(w, "no such channel", http.StatusNotFound)
+			return
+		}
+		var err error
+		if id, err = p.cfg.Channels.ChannelIDByName(r.Context(), ch); err != nil {
+			http.Error(w, "no such channel", http.StatusNotFound)
+			return
+		}
+	}
 	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, "watch.html", watchData{Channel: ch, PlaylistURL: p.cfg.HLSBase + "/" + ch + "/index.m3u8"}); err != nil {
+	if err := p.tmpl.ExecuteTemplate(&buf, "watch.html", watchData{Channel: ch, ChannelID: id, PlaylistURL: p.cfg.HLSBase + "/" + id + "/index.m3u8"}); err != nil {
 		p.cfg.Logger.Error("rendering watch page", "channel", ch, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -88,6 +110,15 @@ func (p *Pages) watch(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'self'; media-src 'self' blob:; worker-src 'self' blob:; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
 	_, _ = w.Write(buf.Bytes())
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func cacheStatic(h http.Handler) http.Handler {

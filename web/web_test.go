@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,7 @@ import (
 
 func newServer(t *testing.T, hlsDir string) *httptest.Server {
 	t.Helper()
-	p, err := web.New(web.Config{})
+	p, err := web.New(web.Config{Channels: names{"demo": "demo"}})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	p.Register(mux)
@@ -98,4 +99,38 @@ func TestWatchPagePlaysInChromium(t *testing.T) {
 	levels, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.getElementById("quality").options.length`))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, levels, 2, "Auto plus at least one rendition")
+}
+
+type names map[string]string
+
+func (n names) ChannelIDByName(_ context.Context, name string) (string, error) {
+	if id, ok := n[name]; ok {
+		return id, nil
+	}
+	return "", errors.New("store: not found")
+}
+
+func TestWatchByLogin(t *testing.T) {
+	p, err := web.New(web.Config{Channels: names{"speedy": "42"}})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	p.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, ca := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/watch/speedy", 200, `data-src="/hls/42/index.m3u8"`},
+		{"/watch/42", 200, `data-channel="42"`},
+		{"/watch/nobody", 404, "no such channel"},
+	} {
+		resp, err := http.Get(srv.URL + ca.path)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, ca.code, resp.StatusCode, ca.path)
+		require.Contains(t, string(b), ca.want, ca.path)
+	}
 }

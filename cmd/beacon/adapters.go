@@ -147,3 +147,18 @@ func (l liveSource) Live(id string) (server.LiveInfo, bool) {
 	}
 	return li, true
 }
+
+// channelNames resolves /watch/{login} for the web pages.
+type channelNames struct {
+	st interface {
+		ChannelByName(ctx context.Context, name string) (store.Channel, error)
+	}
+}
+
+func (c channelNames) ChannelIDByName(ctx context.Context, name string) (string, error) {
+	ch, err := c.st.ChannelByName(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(int64(ch.ID), 10), nil
+}

@@ -226,7 +226,7 @@ func TestEndToEndGoLiveAndWatch(t *testing.T) {
 	bctx := browser.New(t)
 	bctx, bcancel := context.WithTimeout(bctx, 90*time.Second)
 	defer bcancel()
-	_, err = chromedp.Run(bctx, chromedp.Navigate(base+"/watch/"+s1.channelID))
+	_, err = chromedp.Run(bctx, chromedp.Navigate(base+"/watch/speedy"))
 	require.NoError(t, err)
 	var start, current float64
 	eventually(t, 45*time.Second, "video.currentTime advances", func() bool {
@@ -239,6 +239,10 @@ func TestEndToEndGoLiveAndWatch(t *testing.T) {
 		}
 		current = v
 		return start > 0 && current > start+2
+	})
+	eventually(t, 20*time.Second, "the page shows the stream's title", func() bool {
+		title, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("title").textContent`))
+		return err == nil && title == "Glitchless marathon tonight"
 	})
 	eventually(t, 30*time.Second, "the viewer is counted in the directory", func() bool {
 		code, b := getBody(t, base+"/v1/streams")

@@ -265,7 +265,7 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		g.Go(func() error { return evidence.Run(gctx) })
 	}
 	if cfg.Runs("web") {
-		pages, err := web.New(web.Config{Logger: log.With("component", "web")})
+		pages, err := web.New(web.Config{Channels: channelNames{st}, Logger: log.With("component", "web")})
 		if err != nil {
 			return err
 		}
@@ -285,8 +285,8 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 			}
 			fmt.Fprintf(stdout, "%s\n", creds.String())
 			if rtmp != nil {
-				fmt.Fprintf(stdout, "Go live:  ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://%s/live/%s\nWatch:    http://%s/watch/%d\n\n",
-					displayAddr(rtmp.Addr()), creds.StreamKey, displayAddrOrEmpty(api), creds.ChannelID)
+				fmt.Fprintf(stdout, "Go live:  ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://%s/live/%s\nWatch:    http://%s/watch/%s\n\n",
+					displayAddr(rtmp.Addr()), creds.StreamKey, displayAddrOrEmpty(api), creds.ChannelName)
 			}
 			return nil
 		})

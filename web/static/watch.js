@@ -38,4 +38,24 @@
     say("This browser cannot play HLS.");
   }
   video.addEventListener("playing", function () { say(""); });
+
+  // Channel details from the directory API, refreshed for the viewer count.
+  function details() {
+    fetch("/v1/streams/" + encodeURIComponent(video.dataset.channel), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d || !d.stream) { return; }
+        var s = d.stream;
+        if (s.title) { document.getElementById("title").textContent = s.title; document.title = s.title + " · Beacon"; }
+        var parts = [];
+        if (s.display_name || s.login) { parts.push(s.display_name || s.login); }
+        if (s.category_name) { parts.push(s.category_name); }
+        parts.push(s.live ? (Number(s.viewer_count || 0) + " watching") : "offline");
+        if (s.tags && s.tags.length) { parts.push(s.tags.map(function (t) { return "#" + t; }).join(" ")); }
+        document.getElementById("meta").textContent = parts.join(" · ");
+      })
+      .catch(function () {});
+  }
+  details();
+  setInterval(details, 15000);
 })();
