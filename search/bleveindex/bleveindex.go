@@ -36,6 +36,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/regexp"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/beaconlive/beacon/search"
 	"github.com/beaconlive/beacon/search/internal/snapshot"
@@ -54,6 +55,31 @@ type Config struct {
 	SnapshotTTL time.Duration
 	// Logger receives background errors. It defaults to slog.Default().
 	Logger *slog.Logger
+	// LockTimeout is how long Open waits for another process that holds the
+	// index directory (bleve locks it while open) before failing with
+	// ErrLocked. It defaults to 1s.
+	LockTimeout time.Duration
+}
+
+// ErrLocked is returned by Open and Rebuild when another process (a running
+// server) holds the index directory.
+var ErrLocked = errors.New("bleveindex: index in use by another process")
+
+func (cfg Config) withDefaults() Config {
+	if cfg.Path == "" {
+		cfg.Path = filepath.Join("data", "index")
+	}
+	cfg.Path = filepath.Clean(cfg.Path)
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.LockTimeout <= 0 {
+		cfg.LockTimeout = time.Second
+	}
+	return cfg
 }
 
 // Index is the bleve backend of search.Index.
@@ -189,19 +215,14 @@ func newMapping() (mapping.IndexMapping, error) {
 // Open opens the index at cfg.Path, creating it if missing, and loads every
 // document into memory.
 func Open(cfg Config) (*Index, error) {
-	if cfg.Path == "" {
-		cfg.Path = filepath.Join("data", "index")
-	}
-	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = 5 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	var bi bleve.Index
 	var err error
 	if _, statErr := os.Stat(filepath.Join(cfg.Path, "index_meta.json")); statErr == nil {
-		bi, err = bleve.Open(cfg.Path)
+		bi, err = bleve.OpenUsing(cfg.Path, map[string]any{"bolt_timeout": cfg.LockTimeout.String()})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s (locked for more than %s)", ErrLocked, cfg.Path, cfg.LockTimeout)
+		}
 	} else {
 		var m mapping.IndexMapping
 		if m, err = newMapping(); err != nil {

@@ -253,6 +253,10 @@ func (ix *Index) bulk(ctx context.Context, reqs []elastic.BulkableRequest) (map[
 			case it.Status == http.StatusNotFound && it.Result == "not_found":
 			case it.Status == http.StatusConflict:
 				out[i] = errConflict
+			case it.Status == http.StatusForbidden && it.Error != nil && it.Error.Type == "cluster_block_exception":
+				// The version is write-blocked for a Reindex swap: retry with
+				// a fresh read through the alias, as for a conflict.
+				out[i] = errConflict
 			case it.Status == http.StatusTooManyRequests || it.Status >= 500:
 				again = append(again, i)
 			default:
