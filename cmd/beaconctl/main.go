@@ -30,6 +30,7 @@ func commands() []command {
 		{"create-channel", "create a streamer's channel and print its stream key (shown once)", cmdCreateChannel},
 		{"rotate-key", "revoke a channel's stream key and print a new one (shown once)", cmdRotateKey},
 		{"create-client", "create an OAuth2 API client and print its id and secret (shown once)", cmdCreateClient},
+		{"reindex", "rebuild the search index from the store, keeping live state (bleve: server stopped; Elasticsearch: online, atomic swap)", cmdReindex},
 		{"bench", "whole-system benchmarks: bench lists them, bench <name>|all runs them", cmdBench},
 	}
 }
