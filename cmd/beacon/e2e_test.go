@@ -28,6 +28,50 @@ type streamer struct {
 	key       string
 }
 
+// newUser creates a user with roles in the SQLite store at dbPath.
+func newUser(t *testing.T, dbPath, login string, roles ...store.Role) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: dbPath})
+	require.NoError(t, err)
+	defer st.Close()
+	a, err := auth.New(auth.Config{Store: st, Password: auth.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}})
+	require.NoError(t, err)
+	_, err = a.SignUp(ctx, auth.SignUpRequest{Login: login, Password: "correct horse battery", Roles: roles})
+	require.NoError(t, err)
+}
+
+// login starts a session over REST and returns its cookie.
+func login(t *testing.T, base, user string) *http.Cookie {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/sessions", "application/json", strings.NewReader(`{"login":"`+user+`","password":"correct horse battery"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var s struct {
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+	require.Equal(t, 200, resp.StatusCode)
+	return &http.Cookie{Name: "beacon_session", Value: s.SessionID}
+}
+
+// call sends a request with a session cookie and returns status and body.
+func call(t *testing.T, method, u string, c *http.Cookie, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if c != nil {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
 // newStreamer creates a streamer with a channel in the SQLite store at dbPath.
 func newStreamer(t *testing.T, dbPath, login, title string, category store.CategoryID, tags []string) streamer {
 	t.Helper()
@@ -47,10 +91,16 @@ func newStreamer(t *testing.T, dbPath, login, title string, category store.Categ
 // publish streams a synthetic H.264/AAC source with real ffmpeg until the test ends.
 func publish(t *testing.T, rtmpAddr, key string) {
 	t.Helper()
+	publishSource(t, rtmpAddr, key, "testsrc2=size=640x360:rate=15")
+}
+
+// publishSource streams the lavfi video source src.
+func publishSource(t *testing.T, rtmpAddr, key, src string) {
+	t.Helper()
 	ffmpeg := testenv.Command(t, "ffmpeg")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-f", "lavfi", "-i", src, "-f", "lavfi", "-i", "sine=frequency=440",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-b:a", "64k", "-t", "120", "-f", "flv", "rtmp://"+rtmpAddr+"/live/"+key)
 	require.NoError(t, cmd.Start())
@@ -256,5 +306,97 @@ func TestEndToEndGoLiveAndWatch(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// Trust & safety end to end: a live stream whose frames cross a label's
+// threshold (the harmless Drawing label, lowered for the test, on ffmpeg's
+// testsrc pattern) is flagged by the real frame model; the flag reaches the
+// moderators' queue with its evidence; a viewer may not see the queue; a
+// moderator hides the channel and the directory drops it.
+func TestEndToEndSafetyFlagAndReview(t *testing.T) {
+	testenv.Require(t, "ONNXRUNTIME_LIB", "onnxruntime library")
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "beacon.db")
+	s := newStreamer(t, dbPath, "doodler", "Sketching cartoons live", 3, []string{"art"})
+	newUser(t, dbPath, "modmary", store.RoleModerator)
+	newUser(t, dbPath, "viewvic")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	addrs := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	env := []string{"BEACON_ML_FRAME_THRESHOLDS=Drawing=0.5", "BEACON_MEDIA_SAMPLE_INTERVAL=1s", "BEACON_MEDIA_LADDER=false"}
+	go func() { done <- runWith(ctx, localArgs(dir), env, out, func(a Addrs) { addrs <- a }) }()
+	var a Addrs
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatalf("beacon stopped: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("beacon did not start:\n%s", out.String())
+	}
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(60 * time.Second):
+			t.Error("beacon did not shut down")
+		}
+		if t.Failed() {
+			t.Logf("beacon output:\n%s", out.String())
+		}
+	}()
+	base := "http://" + a.HTTP.String()
+	live := time.Now()
+	publishSource(t, a.RTMP.String(), s.key, "testsrc=size=640x360:rate=15")
+	eventually(t, 45*time.Second, "the channel is listed", func() bool {
+		code, b := getBody(t, base+"/v1/streams")
+		var l listing
+		return code == 200 && json.Unmarshal(b, &l) == nil && len(l.Streams) == 1
+	})
+
+	mod := login(t, base, "modmary")
+	type flag struct {
+		ID        string  `json:"id"`
+		ChannelID string  `json:"channel_id"`
+		Kind      string  `json:"kind"`
+		Label     string  `json:"label"`
+		Score     float64 `json:"score"`
+		State     string  `json:"state"`
+	}
+	var flags struct {
+		Flags []flag `json:"flags"`
+	}
+	eventually(t, 60*time.Second, "a Drawing flag reaches the queue", func() bool {
+		code, b := call(t, http.MethodGet, base+"/v1/flags?state=open", mod, "")
+		flags.Flags = nil
+		return code == 200 && json.Unmarshal(b, &flags) == nil && len(flags.Flags) > 0
+	})
+	t.Logf("live → flag in the queue: %v", time.Since(live).Round(100*time.Millisecond))
+	f := flags.Flags[0]
+	require.Equal(t, s.channelID, f.ChannelID)
+	require.Equal(t, "frame", f.Kind)
+	require.Equal(t, "Drawing", f.Label)
+	require.GreaterOrEqual(t, f.Score, 0.5)
+
+	code, b := call(t, http.MethodGet, base+"/v1/flags/"+f.ID, mod, "")
+	require.Equal(t, 200, code, string(b))
+	require.Contains(t, string(b), `"frame_jpeg":"/9j/`, "the evidence JPEG comes with the flag")
+
+	viewer := login(t, base, "viewvic")
+	code, b = call(t, http.MethodGet, base+"/v1/flags", viewer, "")
+	require.Equal(t, 403, code, string(b))
+	code, _ = call(t, http.MethodGet, base+"/v1/flags", nil, "")
+	require.Equal(t, 401, code)
+
+	code, b = call(t, http.MethodPost, base+"/v1/flags/"+f.ID+":review", mod, `{"decision":"confirm_hide"}`)
+	require.Equal(t, 200, code, string(b))
+	eventually(t, 10*time.Second, "the hidden channel leaves the directory", func() bool {
+		code, b := getBody(t, base+"/v1/streams")
+		var l listing
+		return code == 200 && json.Unmarshal(b, &l) == nil && len(l.Streams) == 0
 	})
 }

@@ -215,6 +215,18 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 		g.Go(func() error { return tracker.Run(gctx) })
 	}
 
+	if cfg.Runs("ml") {
+		w, closeModels, err := openSafety(cfg, environ, b, evidence, reg, log.With("component", "ml"))
+		if err != nil {
+			return fmt.Errorf("ml: %w", err)
+		}
+		defer closeModels()
+		g.Go(func() error { return w.Run(gctx) })
+		if !cfg.Runs("api") {
+			g.Go(func() error { return evidence.Run(gctx) })
+		}
+	}
+
 	if cfg.Runs("index") {
 		ix := indexer.New(b, idx, indexer.Config{Logger: log})
 		ix.Wrap = bus.DeadLetter{Publisher: b, Logger: log.With("component", "indexer"), Counter: deadLetters.WithLabelValues("indexer")}.Wrap
@@ -344,7 +356,7 @@ func reviewerFrom(ctx context.Context) (int64, bool) {
 // notBuilt lists the stages of DESIGN.md that this build does not have yet:
 // naming them in -target is allowed (the deployment stays the same) but they
 // run nothing.
-var notBuilt = map[string]bool{"ml": true, "recommend": true}
+var notBuilt = map[string]bool{"recommend": true}
 
 // isPlaylist says which HLS requests mark a viewer as present: playlist
 // fetches, which players repeat every segment while watching.

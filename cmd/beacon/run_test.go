@@ -38,9 +38,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// localArgs runs every stage on loopback with its data under dir. The ml
+// stage needs the onnxruntime library (`make test` exports ONNXRUNTIME_LIB);
+// without it the process runs every other stage.
 func localArgs(dir string) []string {
-	return []string{"-http.addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-admin.addr", "127.0.0.1:0", "-rtmp.addr", "127.0.0.1:0",
-		"-data_dir", dir, "-db", "sqlite://" + filepath.Join(dir, "beacon.db"), "-search", "bleve://" + filepath.Join(dir, "index")}
+	args := []string{"-http.addr", "127.0.0.1:0", "-grpc.addr", "127.0.0.1:0", "-admin.addr", "127.0.0.1:0", "-rtmp.addr", "127.0.0.1:0",
+		"-data_dir", dir, "-db", "sqlite://" + filepath.Join(dir, "beacon.db"), "-search", "bleve://" + filepath.Join(dir, "index"),
+		"-ml.models_dir", "../../models"}
+	if lib := os.Getenv("ONNXRUNTIME_LIB"); lib != "" {
+		return append(args, "-ml.onnxruntime_lib", lib)
+	}
+	return append(args, "-target", "ingest,media,index,api,web")
 }
 
 func TestRunServesAndShutsDown(t *testing.T) {

@@ -69,6 +69,8 @@ type Config struct {
 
 	// Media configures the HLS pipeline.
 	Media Media `yaml:"media"`
+	// ML configures the safety models.
+	ML ML `yaml:"ml"`
 
 	HTTP  HTTP `yaml:"http"`
 	GRPC  Addr `yaml:"grpc"`
@@ -102,6 +104,46 @@ type Media struct {
 	SampleInterval Duration `yaml:"sample_interval"`
 }
 
+// ML configures the ml stage.
+type ML struct {
+	// OnnxruntimeLib is the onnxruntime 1.24.1 shared library. Empty means
+	// $ONNXRUNTIME_LIB, else .cache/onnxruntime/libonnxruntime.so.1.24.1
+	// (where `make run` puts it).
+	OnnxruntimeLib string `yaml:"onnxruntime_lib"`
+	// ModelsDir holds chat-safety.onnx and frame-safety.onnx. It defaults to ./models.
+	ModelsDir string `yaml:"models_dir"`
+	// FrameThresholds are the frame labels that flag, with their thresholds,
+	// as "Label=0.8,Label=0.9". Labels: Drawing, Hentai, Neutral, Porn, Sexy.
+	// It defaults to "Porn=0.8,Hentai=0.8,Sexy=0.9".
+	FrameThresholds string `yaml:"frame_thresholds"`
+	// ChatThreshold is the chat model's "unsafe" threshold. It defaults to 0.5.
+	ChatThreshold float64 `yaml:"chat_threshold"`
+}
+
+// ParseThresholds parses "Label=0.8,Label=0.9".
+func ParseThresholds(s string) (map[string]float32, error) {
+	out := map[string]float32{}
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not Label=threshold", kv)
+		}
+		f, err := strconv.ParseFloat(v, 32)
+		if err != nil || f <= 0 || f > 1 {
+			return nil, fmt.Errorf("threshold of %s must be a number in (0,1], got %q", k, v)
+		}
+		out[k] = float32(f)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("names no label")
+	}
+	return out, nil
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error. It defaults to info.
@@ -124,6 +166,7 @@ func Default() Config {
 		RTMP:            Addr{Addr: ":1935"},
 		Admin:           Addr{Addr: ":6060"},
 		Log:             Log{Level: "info", Format: "text"},
+		ML:              ML{ModelsDir: "./models", FrameThresholds: "Porn=0.8,Hentai=0.8,Sexy=0.9", ChatThreshold: 0.5},
 		Media:           Media{Ladder: true, SegmentDuration: Duration(2 * time.Second), SampleInterval: Duration(2 * time.Second)},
 		ShutdownTimeout: Duration(20 * time.Second),
 	}
@@ -218,6 +261,15 @@ func (c Config) Validate() error {
 	}
 	if c.Media.SampleInterval < Duration(100*time.Millisecond) {
 		return invalid("media.sample_interval", time.Duration(c.Media.SampleInterval), "must be at least 100ms")
+	}
+	if _, err := ParseThresholds(c.ML.FrameThresholds); err != nil {
+		return invalid("ml.frame_thresholds", c.ML.FrameThresholds, err.Error())
+	}
+	if c.ML.ChatThreshold <= 0 || c.ML.ChatThreshold > 1 {
+		return invalid("ml.chat_threshold", c.ML.ChatThreshold, "must be in (0,1]")
+	}
+	if c.ML.ModelsDir == "" {
+		return invalid("ml.models_dir", c.ML.ModelsDir, "must not be empty")
 	}
 	if c.Runs("ingest") != c.Runs("media") {
 		return invalid("target", c.Targets, "ingest and media run together in one process (ingest hands media the stream in memory)")
@@ -407,6 +459,12 @@ func setValue(v reflect.Value, s string) error {
 			return fmt.Errorf("not an integer")
 		}
 		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("not a number")
+		}
+		v.SetFloat(f)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {

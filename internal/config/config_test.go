@@ -48,6 +48,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", "shutdown_timeout: soon\n", nil, "soon"},
 		{"unknown env", "", []string{"BEACON_NOPE=1"}, "unknown environment variable BEACON_NOPE"},
 		{"bad env int", "", []string{"BEACON_BUS_PARTITIONS=many"}, `BEACON_BUS_PARTITIONS="many"`},
+		{"bad env float", "", []string{"BEACON_ML_CHAT_THRESHOLD=high"}, `BEACON_ML_CHAT_THRESHOLD="high"`},
 	} {
 		t.Run(ca.name, func(t *testing.T) {
 			path := filepath.Join(dir, "b.yaml")
@@ -83,6 +84,9 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		{"data dir", func(c *config.Config) { c.DataDir = "" }, `'data_dir'`},
 		{"segment", func(c *config.Config) { c.Media.SegmentDuration = config.Duration(time.Minute) }, `'media.segment_duration' = "1m0s"`},
 		{"sample", func(c *config.Config) { c.Media.SampleInterval = 0 }, `'media.sample_interval' = "0s"`},
+		{"thresholds", func(c *config.Config) { c.ML.FrameThresholds = "Porn=2" }, `'ml.frame_thresholds' = "Porn=2"`},
+		{"thresholds syntax", func(c *config.Config) { c.ML.FrameThresholds = "Porn" }, `'ml.frame_thresholds' = "Porn"`},
+		{"chat threshold", func(c *config.Config) { c.ML.ChatThreshold = 0 }, `'ml.chat_threshold' = "0"`},
 		{"ingest without media", func(c *config.Config) { c.Targets = "ingest,api" }, "ingest and media run together"},
 	} {
 		t.Run(ca.name, func(t *testing.T) {
