@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beaconlive/beacon/auth"
@@ -261,8 +262,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	began := time.Now()
 	r := &run{cfg: cfg, res: &Result{Cores: runtime.NumCPU()}}
+	// The load generator's stderr is copied into Progress from another
+	// goroutine: serialize the writes.
+	pw := &syncWriter{w: cfg.Progress}
 	r.progress = func(format string, a ...any) {
-		fmt.Fprintf(cfg.Progress, "mediabench: "+format+"\n", a...)
+		fmt.Fprintf(pw, "mediabench: "+format+"\n", a...)
 	}
 	for _, b := range []string{cfg.FFmpegPath, cfg.FFprobePath} {
 		if _, err := exec.LookPath(b); err != nil {
@@ -307,7 +311,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.progress("store: %d channels with stream keys in %s", n, filepath.Join(r.work, "beacon.db"))
 
 	lcmd := cfg.LoadGen(ctx)
-	lcmd.Stderr = cfg.Progress
+	lcmd.Stderr = pw
 	r.lg, err = startLoadGen(lcmd)
 	if err != nil {
 		return nil, err
@@ -375,6 +379,18 @@ func (r *run) mediaConfig(name string, ladderOff bool) media.Config {
 		X264Preset:      r.cfg.X264Preset,
 		ReconnectGrace:  time.Second,
 	}
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // sleep waits d or until ctx ends.

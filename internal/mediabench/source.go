@@ -183,6 +183,8 @@ func parseFLV(b []byte) (*flvFile, error) {
 				payload += int64(len(d) - 5)
 				if firstVideo < 0 {
 					firstVideo = ts
+				} else if ts <= lastVideo {
+					return nil, fmt.Errorf("%w: video timestamps do not increase", errFLV)
 				}
 				lastVideo = ts
 				videoFrames++
@@ -201,6 +203,9 @@ func parseFLV(b []byte) (*flvFile, error) {
 			case 1:
 				if f.audio == nil {
 					return nil, fmt.Errorf("%w: audio before the AAC sequence header", errFLV)
+				}
+				if ts < lastAudio {
+					return nil, fmt.Errorf("%w: audio timestamps go back", errFLV)
 				}
 				f.tags = append(f.tags, flvTag{dts: ts, data: d[2:]})
 				payload += int64(len(d) - 2)
