@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Source is what a full rebuild reads from the system of record (the store).
@@ -27,7 +28,8 @@ type Source struct {
 
 // RebuildStats counts what a rebuild did.
 type RebuildStats struct {
-	// Channels is the number of documents in the rebuilt index.
+	// Channels is the number of documents in the rebuilt index (counted
+	// right after the swap).
 	Channels int
 	// LiveCopied is how many of them took their live state from a current
 	// document.
@@ -38,6 +40,9 @@ type RebuildStats struct {
 	// CaughtUp is how many documents were copied again because a write
 	// changed them while the rebuild ran (online rebuilds only).
 	CaughtUp int
+	// WritesHeld is how long writes to the index were held up at the swap
+	// (online rebuilds only).
+	WritesHeld time.Duration
 }
 
 // MetadataOnly returns c with its live state cleared: the part of a document

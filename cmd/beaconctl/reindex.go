@@ -80,8 +80,12 @@ func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
-	fmt.Fprintf(stdout, "reindexed %d channels into %s in %s (live state kept for %d, dropped %d not in the store, %d caught up)\n",
+	fmt.Fprintf(stdout, "reindexed %d channels into %s in %s (live state kept for %d, dropped %d not in the store, %d caught up",
 		stats.Channels, target.show, time.Since(start).Round(time.Millisecond), stats.LiveCopied, stats.Dropped, stats.CaughtUp)
+	if target.kind == "es" {
+		fmt.Fprintf(stdout, ", writes held %s at the swap", stats.WritesHeld.Round(time.Millisecond))
+	}
+	fmt.Fprintln(stdout, ")")
 	return nil
 }
 

@@ -178,23 +178,42 @@ func (ix *Index) CreateVersion(ctx context.Context) (string, error) {
 // Swap points the alias at index name in one atomic _aliases call and then
 // deletes the versions it pointed at before.
 func (ix *Index) Swap(ctx context.Context, name string) error {
-	old, err := ix.Current(ctx)
+	old, err := ix.swapAlias(ctx, name)
 	if err != nil {
 		return err
+	}
+	ix.dropVersion(ctx, old)
+	return nil
+}
+
+// swapAlias points the alias at name and returns the version it pointed at
+// before ("" when none, or name itself).
+func (ix *Index) swapAlias(ctx context.Context, name string) (string, error) {
+	old, err := ix.Current(ctx)
+	if err != nil {
+		return "", err
 	}
 	svc := ix.es.Alias().Add(name, ix.alias)
 	if old != "" && old != name {
 		svc = svc.Remove(old, ix.alias)
 	}
 	if _, err := svc.Do(ctx); err != nil {
-		return unavailable("swap alias", err)
+		return "", unavailable("swap alias", err)
 	}
-	if old != "" && old != name {
-		if _, err := ix.es.DeleteIndex(old).Do(ctx); err != nil {
-			ix.log.Warn("deleting the previous index version", "index", old, "error", err)
-		}
+	if old == name {
+		return "", nil
 	}
-	return nil
+	return old, nil
+}
+
+// dropVersion deletes a version the alias no longer points at.
+func (ix *Index) dropVersion(ctx context.Context, old string) {
+	if old == "" {
+		return
+	}
+	if _, err := ix.es.DeleteIndex(old).Do(ctx); err != nil {
+		ix.log.Warn("deleting the previous index version", "index", old, "error", err)
+	}
 }
 
 // Rebuild fills a new index version with every channel that fill yields

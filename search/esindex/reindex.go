@@ -67,6 +67,7 @@ func (ix *Index) Reindex(ctx context.Context, src search.Source) (search.Rebuild
 		return st, err
 	}
 	blocked := false
+	var blockedAt time.Time
 	fail := func(err error) (search.RebuildStats, error) {
 		bg := context.WithoutCancel(ctx)
 		if blocked {
@@ -109,6 +110,10 @@ func (ix *Index) Reindex(ctx context.Context, src search.Source) (search.Rebuild
 	if err := src.Fill(ctx, put); err != nil {
 		return fail(err)
 	}
+	if _, err := ix.es.IndexPutSettings(name).BodyJson(map[string]any{"index": map[string]any{
+		"refresh_interval": fmt.Sprintf("%dms", ix.cfg.RefreshInterval.Milliseconds())}}).Do(ctx); err != nil {
+		return fail(unavailable("settings", err))
+	}
 	if old != "" {
 		// Round 1 while writes go on; round 2 with writes blocked.
 		next, _, err := ix.checkpoint(ctx, old)
@@ -122,6 +127,7 @@ func (ix *Index) Reindex(ctx context.Context, src search.Source) (search.Rebuild
 		st.CaughtUp += n
 		since = next
 		blocked = true
+		blockedAt = time.Now()
 		if err := ix.setWriteBlock(ctx, old, true); err != nil {
 			return fail(err)
 		}
@@ -132,25 +138,29 @@ func (ix *Index) Reindex(ctx context.Context, src search.Source) (search.Rebuild
 			return fail(err)
 		}
 		st.CaughtUp += n
-		if st.Dropped, err = ix.countMissing(ctx, old, name); err != nil {
-			return fail(err)
-		}
-	}
-	if _, err := ix.es.IndexPutSettings(name).BodyJson(map[string]any{"index": map[string]any{
-		"refresh_interval": fmt.Sprintf("%dms", ix.cfg.RefreshInterval.Milliseconds())}}).Do(ctx); err != nil {
-		return fail(unavailable("settings", err))
 	}
 	if _, err := ix.es.Refresh(name).Do(ctx); err != nil {
 		return fail(unavailable("refresh", err))
 	}
-	cnt, err := ix.es.Count(name).Do(ctx)
+	prev, err := ix.swapAlias(ctx, name)
 	if err != nil {
-		return fail(unavailable("count", err))
-	}
-	st.Channels = int(cnt)
-	if err := ix.Swap(ctx, name); err != nil {
 		return fail(err)
 	}
+	if blocked {
+		st.WritesHeld = time.Since(blockedAt)
+	}
+	// The swap is done: what follows only counts and cleans up.
+	if prev != "" {
+		if st.Dropped, err = ix.countMissing(ctx, prev, name); err != nil {
+			ix.log.Warn("counting the dropped channels", "error", err)
+		}
+		ix.dropVersion(ctx, prev)
+	}
+	cnt, err := ix.es.Count(name).Do(ctx)
+	if err != nil {
+		return st, unavailable("count", err)
+	}
+	st.Channels = int(cnt)
 	return st, nil
 }
 
@@ -313,7 +323,13 @@ func (ix *Index) setWriteBlock(ctx context.Context, index string, on bool) error
 
 // checkpoint returns the local checkpoint (every write up to it is
 // processed) and the highest sequence number of index's single shard.
+//
+// The stats report the persisted checkpoint, which follows the translog's
+// fsync — every 5s, the translog being async — so it flushes first.
 func (ix *Index) checkpoint(ctx context.Context, index string) (local, maxSeq int64, err error) {
+	if _, err := ix.es.Flush(index).WaitIfOngoing(true).Do(ctx); err != nil {
+		return 0, 0, unavailable("flush", err)
+	}
 	res, err := ix.es.PerformRequest(ctx, elastic.PerformRequestOptions{
 		Method: "GET", Path: "/" + url.PathEscape(index) + "/_stats/docs", Params: url.Values{"level": {"shards"}},
 	})
