@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -256,4 +259,39 @@ func TestReindexScale(t *testing.T) {
 		t.Logf("elasticsearch round %d: %s (%s)", round+1, strings.TrimSpace(out), time.Since(start).Round(time.Millisecond))
 		require.Contains(t, out, fmt.Sprintf("reindexed %d channels", n))
 	}
+}
+
+// TestReindexBleveHeldByAnotherProcess runs a helper process (this test
+// binary) that holds the index open like a running server.
+func TestReindexBleveHeldByAnotherProcess(t *testing.T) {
+	if path := os.Getenv("BEACON_TEST_HOLD_INDEX"); path != "" {
+		ix, err := bleveindex.Open(bleveindex.Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		fmt.Println("holding")
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
+		require.NoError(t, ix.Close())
+		return
+	}
+	dsn, _ := seedStore(t)
+	path := filepath.Join(t.TempDir(), "index")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReindexBleveHeldByAnotherProcess$")
+	cmd.Env = append(os.Environ(), "BEACON_TEST_HOLD_INDEX="+path)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "holding\n", line)
+
+	_, _, err = ctl(t, "reindex", "-db", dsn, "-search", "bleve://"+path)
+	require.ErrorIs(t, err, bleveindex.ErrLocked)
+	require.ErrorContains(t, err, "in use by a running server: stop it first")
+
+	require.NoError(t, stdin.Close())
+	require.NoError(t, cmd.Wait())
+	out, _, err := ctl(t, "reindex", "-db", dsn, "-search", "bleve://"+path)
+	require.NoError(t, err, "once the server stopped")
+	require.Contains(t, out, "reindexed 3 channels")
 }
