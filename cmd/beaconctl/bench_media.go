@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/beaconlive/beacon/internal/mediabench"
+	"github.com/beaconlive/beacon/store"
+	"github.com/beaconlive/beacon/store/sqlitestore"
 )
 
 // loadGenFlag makes `beaconctl bench media` the load generator process
@@ -94,6 +97,9 @@ func benchMedia(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cmd := exec.CommandContext(ctx, self, "bench", "media", loadGenFlag)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		return cmd
+	}
+	cfg.OpenStore = func(ctx context.Context, dir string) (store.Store, error) {
+		return sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(dir, "beacon.db")})
 	}
 	res, err := mediabench.Run(ctx, cfg)
 	if res != nil {

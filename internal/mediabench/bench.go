@@ -21,6 +21,7 @@ import (
 	"github.com/beaconlive/beacon/auth"
 	"github.com/beaconlive/beacon/ingest"
 	"github.com/beaconlive/beacon/media"
+	"github.com/beaconlive/beacon/store"
 )
 
 // listing is a segment as it appeared in a playlist.
@@ -65,6 +66,11 @@ type Config struct {
 	// run RunLoadGen on its standard input and output (beaconctl re-executes
 	// itself; tests re-execute the test binary). Required.
 	LoadGen func(ctx context.Context) *exec.Cmd
+	// OpenStore opens an empty state store in dir, a fresh temporary folder
+	// (beaconctl opens SQLite there; only cmd picks a backend). The
+	// benchmark creates its streamers, channels and stream keys in it.
+	// Required.
+	OpenStore func(ctx context.Context, dir string) (store.Store, error)
 
 	// FFmpegPath and FFprobePath default to "ffmpeg" and "ffprobe" in PATH.
 	FFmpegPath, FFprobePath string
@@ -154,6 +160,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.LoadGen == nil {
 		return errors.New("mediabench: 'LoadGen' is required")
+	}
+	if c.OpenStore == nil {
+		return errors.New("mediabench: 'OpenStore' is required")
 	}
 	if err := c.Source.validate(); err != nil {
 		return err
@@ -302,13 +311,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer os.RemoveAll(r.work)
 
 	n := cfg.FirstSegmentRuns + 2 + cfg.Streams[len(cfg.Streams)-1]
-	st, a, chs, err := newStore(ctx, r.work, n)
+	st, a, chs, err := newStore(ctx, cfg.OpenStore, r.work, n)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 	r.keys, r.chs = auth.IngestKeys{Service: a}, chs
-	r.progress("store: %d channels with stream keys in %s", n, filepath.Join(r.work, "beacon.db"))
+	r.progress("store: %d channels with stream keys in %s", n, r.work)
 
 	lcmd := cfg.LoadGen(ctx)
 	lcmd.Stderr = pw
@@ -856,7 +865,6 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		expect := int(el/segS) - 1
 		minSeg, maxSeg := math.MaxInt, 0
 		for i := range chs {
-			step.SegmentsExpected += int(el / segS)
 			if seg0[i] < 0 || seg1[i] < 0 {
 				continue
 			}
@@ -886,6 +894,7 @@ func (r *run) streams(ctx context.Context, s *stack) error {
 		if len(rej) > 0 {
 			r.progress("passthrough %d streams: ingest rejections so far: %s", n, strings.Join(rej, " "))
 		}
+		step.SegmentsExpected = int(math.Round(float64(n) * el / segS))
 		r.res.Steps = append(r.res.Steps, step)
 		if step.StreamsOK == n {
 			bestOK = n

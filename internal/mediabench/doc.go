@@ -1,7 +1,7 @@
 // Package mediabench measures Beacon's streaming core as a whole system (RTMP ingest → HLS) on this machine.
 //
-// [Run] starts, in the calling process, a SQLite store with real stream
-// keys, the RTMP ingest and the HLS media server on 127.0.0.1 free ports,
+// [Run] starts, in the calling process, a state store in a temporary
+// folder (SQLite from beaconctl) with real stream keys, the RTMP ingest and the HLS media server on 127.0.0.1 free ports,
 // wired exactly as cmd wires them (keys verified by auth, channel ids in
 // decimal), and measures:
 //

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/beaconlive/beacon/internal/mediabench"
 	"github.com/beaconlive/beacon/internal/testenv"
 	"github.com/beaconlive/beacon/media"
+	"github.com/beaconlive/beacon/store"
+	"github.com/beaconlive/beacon/store/sqlitestore"
 )
 
 // loadGenEnv makes the test binary the load generator process (the
@@ -46,6 +49,7 @@ func TestRun(t *testing.T) {
 			cmd.Env = append(os.Environ(), loadGenEnv+"=1")
 			return cmd
 		},
+		OpenStore:        openSQLite,
 		CacheDir:         t.TempDir(),
 		Source:           mediabench.Source{Width: 320, Height: 180, FPS: 15, VideoBitrate: 300_000, AudioBitrate: 64_000, Length: 6 * time.Second},
 		SegmentDuration:  time.Second,
@@ -122,6 +126,10 @@ func TestRun(t *testing.T) {
 	t.Logf("\n%s\n%s", table.String(), lines.String())
 }
 
+func openSQLite(ctx context.Context, dir string) (store.Store, error) {
+	return sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(dir, "beacon.db")})
+}
+
 func TestConfigValidation(t *testing.T) {
 	lg := func(context.Context) *exec.Cmd { return exec.Command("true") }
 	for _, ca := range []struct {
@@ -129,11 +137,12 @@ func TestConfigValidation(t *testing.T) {
 		cfg  mediabench.Config
 		err  string
 	}{
-		{"no load generator", mediabench.Config{}, "'LoadGen' is required"},
-		{"odd size", mediabench.Config{LoadGen: lg, Source: mediabench.Source{Width: 321}}, "'Source' size"},
-		{"decreasing ramp", mediabench.Config{LoadGen: lg, Streams: []int{10, 5}}, "'Streams'"},
-		{"short step", mediabench.Config{LoadGen: lg, StepDuration: time.Millisecond}, "'StepDuration'"},
-		{"too many runs", mediabench.Config{LoadGen: lg, FirstSegmentRuns: 50}, "'FirstSegmentRuns'"},
+		{"no load generator", mediabench.Config{OpenStore: openSQLite}, "'LoadGen' is required"},
+		{"no store", mediabench.Config{LoadGen: lg}, "'OpenStore' is required"},
+		{"odd size", mediabench.Config{LoadGen: lg, OpenStore: openSQLite, Source: mediabench.Source{Width: 321}}, "'Source' size"},
+		{"decreasing ramp", mediabench.Config{LoadGen: lg, OpenStore: openSQLite, Streams: []int{10, 5}}, "'Streams'"},
+		{"short step", mediabench.Config{LoadGen: lg, OpenStore: openSQLite, StepDuration: time.Millisecond}, "'StepDuration'"},
+		{"too many runs", mediabench.Config{LoadGen: lg, OpenStore: openSQLite, FirstSegmentRuns: 50}, "'FirstSegmentRuns'"},
 	} {
 		t.Run(ca.name, func(t *testing.T) {
 			_, err := mediabench.Run(context.Background(), ca.cfg)

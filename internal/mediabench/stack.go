@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/beaconlive/beacon/ingest"
 	"github.com/beaconlive/beacon/media"
 	"github.com/beaconlive/beacon/store"
-	"github.com/beaconlive/beacon/store/sqlitestore"
 )
 
 // benchChannel is a channel of the benchmark's store with a real stream key.
@@ -26,11 +24,11 @@ type benchChannel struct {
 	key string
 }
 
-// newStore creates a SQLite store in dir with n streamers, each with a
-// channel and its stream key, and returns the auth service that verifies
-// the keys (the same path the ingest takes in production).
-func newStore(ctx context.Context, dir string, n int) (store.Store, *auth.Service, []benchChannel, error) {
-	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(dir, "beacon.db")})
+// newStore opens a store in dir with open and creates n streamers, each
+// with a channel and its stream key; it returns the auth service that
+// verifies the keys (the same path the ingest takes in production).
+func newStore(ctx context.Context, open func(ctx context.Context, dir string) (store.Store, error), dir string, n int) (store.Store, *auth.Service, []benchChannel, error) {
+	st, err := open(ctx, dir)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("mediabench: opening the store: %w", err)
 	}
