@@ -85,8 +85,38 @@ func TestReindexKeepsLiveStateAndSearchesAnswer(t *testing.T) {
 		}
 	}()
 
+	// Another writer makes one live change to each of many channels, in
+	// turn, through the whole rebuild and swap: every acknowledged change
+	// must be in the rebuilt index (none lost in the window before the swap).
+	const spread = 3000
+	var acked atomic.Int64
+	acked.Store(-1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range spread {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := ix.Upsert(ctx, fmt.Sprintf("w%d", i), search.Patch{Live: search.Ptr(true), ViewerCount: search.Ptr(int64(i + 1))}); err != nil {
+				writerErr <- err
+				return
+			}
+			acked.Store(int64(i))
+		}
+	}()
+	spreadDocs := make([]search.Channel, spread)
+	for i := range spreadDocs {
+		spreadDocs[i] = search.Channel{ID: fmt.Sprintf("w%d", i), Login: fmt.Sprintf("w%d", i), Title: "spread"}
+	}
+
 	src := search.Source{
 		Fill: func(ctx context.Context, put func(...search.Channel) error) error {
+			if err := put(spreadDocs...); err != nil {
+				return err
+			}
 			if err := put(
 				search.Channel{ID: "1", Login: "alice", DisplayName: "Alice A.", Title: "Grand prix speedrun", CategoryID: "8",
 					CategoryName: "Racing", Language: "fr", StreamerTags: []string{"Cars"}, Mature: true},
@@ -128,9 +158,17 @@ func TestReindexKeepsLiveStateAndSearchesAnswer(t *testing.T) {
 	default:
 	}
 	require.Positive(t, searches.Load())
+	n := acked.Load()
+	t.Logf("%d spread writes acknowledged (of %d)", n+1, spread)
+	require.Less(t, n, int64(spread-1), "the spread writer finished before the swap; the test proves nothing")
+	for i := range n + 1 {
+		got, err := ix.Get(ctx, fmt.Sprintf("w%d", i))
+		require.NoError(t, err)
+		require.True(t, got.Live && got.ViewerCount == i+1, "live change %d lost: %+v", i, got)
+	}
 	require.Zero(t, misses.Load(), "a search missed the live channel during the rebuild")
 	t.Logf("%d searches during the rebuild; stats %+v", searches.Load(), st)
-	require.Equal(t, 4, st.Channels)
+	require.Equal(t, 4+spread, st.Channels)
 	require.Equal(t, 1, st.Dropped)
 	require.Positive(t, st.CaughtUp)
 
