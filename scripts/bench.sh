@@ -13,7 +13,7 @@ out=.cache/bench.txt
 : >"$out"
 echo "== go benchmarks" | tee -a "$out"
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-1s}" -timeout 60m ./... 2>&1 | tee -a "$out"
-if [ -x bin/beaconctl ] && bin/beaconctl help 2>/dev/null | grep -q '^  bench'; then
+if [ -x bin/beaconctl ] && bin/beaconctl help 2>&1 | grep -q '^  bench'; then
   echo "== beaconctl bench" | tee -a "$out"
   bin/beaconctl bench all 2>&1 | tee -a "$out"
 fi
