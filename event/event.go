@@ -46,8 +46,10 @@ func Topics(partitions int) []bus.TopicConfig {
 	for _, name := range []string{TopicStreams, TopicFrames, TopicChat, TopicTags, TopicFlags, TopicActivity} {
 		tc := bus.TopicConfig{Name: name, Partitions: partitions}
 		if name == TopicFrames {
+			// Raw 224×224 samples are 150 KB: 64 per partition bounds the
+			// in-process backlog to about 10 MB a partition.
 			tc.Overflow = bus.DropOldest
-			tc.Capacity = 256
+			tc.Capacity = 64
 		}
 		out = append(out, tc, bus.TopicConfig{Name: name + bus.DeadLetterSuffix, Partitions: 1})
 	}

@@ -99,6 +99,11 @@ type Config struct {
 	SampleSize Size
 	// JPEGQuality of samples and thumbnails (1–100). It defaults to 85.
 	JPEGQuality int
+	// SampleRGB publishes samples as packed 8-bit RGB (Frame.RGB) instead of
+	// JPEG (Frame.JPEG). Raw samples are 10× larger on the bus but reach the
+	// models without a lossy codec in between, so the model sees exactly the
+	// pixels the sampler produced. It defaults to false (JPEG).
+	SampleRGB bool
 	// FrameQueue bounds the samples waiting for the publisher per channel;
 	// more are dropped and counted. It defaults to 4.
 	FrameQueue int

@@ -13,8 +13,12 @@ type Frame struct {
 	// CaptureTime is when the frame's access unit reached the server.
 	CaptureTime time.Time
 	// PTS is the frame's presentation time in the broadcast's timeline.
-	PTS    time.Duration
-	JPEG   []byte
+	PTS time.Duration
+	// JPEG is the sample as JPEG; empty when Config.SampleRGB is set.
+	JPEG []byte
+	// RGB is the sample as packed 8-bit RGB, Width*Height*3 bytes, row by
+	// row; set only when Config.SampleRGB is set.
+	RGB    []byte
 	Width  int
 	Height int
 }

@@ -48,3 +48,16 @@ func scaleCropRGBA(src *image.RGBA, w, h int) *image.RGBA {
 	}
 	return dst
 }
+
+// packRGB returns img's pixels as packed 8-bit RGB, row by row (alpha dropped).
+func packRGB(img *image.RGBA) []byte {
+	b := img.Bounds()
+	out := make([]byte, 0, b.Dx()*b.Dy()*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, y):img.PixOffset(b.Max.X, y)]
+		for i := 0; i < len(row); i += 4 {
+			out = append(out, row[i], row[i+1], row[i+2])
+		}
+	}
+	return out
+}

@@ -132,6 +132,7 @@ type tap struct {
 	broadcastID string
 	interval    time.Duration
 	quality     int
+	rgb         bool // samples as packed RGB instead of JPEG
 	minB, maxB  time.Duration
 	input       tapInput
 	sample      *Size // nil without the sampler
@@ -176,6 +177,7 @@ func newTap(log *slog.Logger, cfg Config, channelID, broadcastID string, srcW, s
 		channelID:   channelID,
 		broadcastID: broadcastID,
 		quality:     cfg.JPEGQuality,
+		rgb:         cfg.SampleRGB,
 		minB:        cfg.RestartBackoff,
 		maxB:        cfg.RestartBackoffMax,
 		frames:      cfg.Frames,
@@ -334,18 +336,23 @@ func (t *tap) readFrames(r io.Reader) {
 
 func (t *tap) emitSample(img *image.RGBA, pf pendingFrame) {
 	s := *t.sample
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, scaleCropRGBA(img, s.Width, s.Height), &jpeg.Options{Quality: t.quality}); err != nil {
-		return
-	}
 	f := Frame{
 		ChannelID:   t.channelID,
 		BroadcastID: t.broadcastID,
 		CaptureTime: pf.capture,
 		PTS:         pf.pts,
-		JPEG:        buf.Bytes(),
 		Width:       s.Width,
 		Height:      s.Height,
+	}
+	scaled := scaleCropRGBA(img, s.Width, s.Height)
+	if t.rgb {
+		f.RGB = packRGB(scaled)
+	} else {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, scaled, &jpeg.Options{Quality: t.quality}); err != nil {
+			return
+		}
+		f.JPEG = buf.Bytes()
 	}
 	select {
 	case t.pub <- f:

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/beaconlive/beacon/api/server"
 	eventsv1 "github.com/beaconlive/beacon/api/gen/beacon/events/v1"
+	"github.com/beaconlive/beacon/api/server"
 	"github.com/beaconlive/beacon/bus"
 	"github.com/beaconlive/beacon/event"
 	"github.com/beaconlive/beacon/media"
@@ -75,10 +75,14 @@ func (p mediaPublisher) PublishMetadata(ctx context.Context, id string) error {
 }
 
 func (p mediaPublisher) PublishFrame(ctx context.Context, f media.Frame) error {
+	enc, img := eventsv1.ImageEncoding_IMAGE_ENCODING_JPEG, f.JPEG
+	if f.RGB != nil {
+		enc, img = eventsv1.ImageEncoding_IMAGE_ENCODING_RGB24, f.RGB
+	}
 	m, err := event.Encode(f.ChannelID, &eventsv1.Frame{
 		FrameId: uuid.NewString(), ChannelId: f.ChannelID, BroadcastId: f.BroadcastID,
-		CaptureTime: timestamppb.New(f.CaptureTime), Encoding: eventsv1.ImageEncoding_IMAGE_ENCODING_JPEG,
-		Image: f.JPEG, Width: int32(f.Width), Height: int32(f.Height), Sequence: int64(f.PTS),
+		CaptureTime: timestamppb.New(f.CaptureTime), Encoding: enc,
+		Image: img, Width: int32(f.Width), Height: int32(f.Height), Sequence: int64(f.PTS),
 	})
 	if err != nil {
 		return err

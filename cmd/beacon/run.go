@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -144,17 +144,17 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 	api, err := server.New(server.Config{
 		Interceptors:       interceptors,
 		StreamInterceptors: streamInterceptors,
-		HTTPAddr:        cfg.HTTP.Addr,
-		GRPCAddr:        cfg.GRPC.Addr,
-		RequestTimeout:  time.Duration(cfg.HTTP.RequestTimeout),
-		MaxRequestBytes: cfg.HTTP.MaxRequestBytes,
-		ShutdownTimeout: time.Duration(cfg.ShutdownTimeout),
-		Version:         version,
-		Targets:         cfg.Stages(),
-		Bus:             busScheme,
-		Registry:        reg,
-		QuietPaths:      map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true},
-		Logger:          log.With("component", "api"),
+		HTTPAddr:           cfg.HTTP.Addr,
+		GRPCAddr:           cfg.GRPC.Addr,
+		RequestTimeout:     time.Duration(cfg.HTTP.RequestTimeout),
+		MaxRequestBytes:    cfg.HTTP.MaxRequestBytes,
+		ShutdownTimeout:    time.Duration(cfg.ShutdownTimeout),
+		Version:            version,
+		Targets:            cfg.Stages(),
+		Bus:                busScheme,
+		Registry:           reg,
+		QuietPaths:         map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true},
+		Logger:             log.With("component", "api"),
 	})
 	if err != nil {
 		return err
@@ -185,6 +185,7 @@ func runWith(ctx context.Context, args, environ []string, stdout io.Writer, onSt
 			LowLatency:      cfg.Media.LowLatency,
 			LadderDisabled:  !cfg.Media.Ladder,
 			SampleInterval:  time.Duration(cfg.Media.SampleInterval),
+			SampleRGB:       cfg.Media.SampleFormat == "rgb24",
 			Frames:          pub,
 			Events:          pub,
 			Logger:          log.With("component", "media"),

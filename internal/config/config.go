@@ -102,6 +102,10 @@ type Media struct {
 	SegmentDuration Duration `yaml:"segment_duration"`
 	// SampleInterval is the time between two sampled frames per channel. It defaults to 2s.
 	SampleInterval Duration `yaml:"sample_interval"`
+	// SampleFormat is how samples travel on topic frames: rgb24 (raw, what
+	// the models read with no lossy step; 150 KB at 224×224) or jpeg (about
+	// 10× smaller). It defaults to rgb24.
+	SampleFormat string `yaml:"sample_format"`
 }
 
 // ML configures the ml stage.
@@ -167,7 +171,7 @@ func Default() Config {
 		Admin:           Addr{Addr: ":6060"},
 		Log:             Log{Level: "info", Format: "text"},
 		ML:              ML{ModelsDir: "./models", FrameThresholds: "Porn=0.8,Hentai=0.8,Sexy=0.9", ChatThreshold: 0.5},
-		Media:           Media{Ladder: true, SegmentDuration: Duration(2 * time.Second), SampleInterval: Duration(2 * time.Second)},
+		Media:           Media{Ladder: true, SegmentDuration: Duration(2 * time.Second), SampleInterval: Duration(2 * time.Second), SampleFormat: "rgb24"},
 		ShutdownTimeout: Duration(20 * time.Second),
 	}
 }
@@ -261,6 +265,9 @@ func (c Config) Validate() error {
 	}
 	if c.Media.SampleInterval < Duration(100*time.Millisecond) {
 		return invalid("media.sample_interval", time.Duration(c.Media.SampleInterval), "must be at least 100ms")
+	}
+	if c.Media.SampleFormat != "rgb24" && c.Media.SampleFormat != "jpeg" {
+		return invalid("media.sample_format", c.Media.SampleFormat, "must be rgb24 or jpeg")
 	}
 	if _, err := ParseThresholds(c.ML.FrameThresholds); err != nil {
 		return invalid("ml.frame_thresholds", c.ML.FrameThresholds, err.Error())

@@ -84,6 +84,7 @@ func TestValidateNamesKeyAndValue(t *testing.T) {
 		{"data dir", func(c *config.Config) { c.DataDir = "" }, `'data_dir'`},
 		{"segment", func(c *config.Config) { c.Media.SegmentDuration = config.Duration(time.Minute) }, `'media.segment_duration' = "1m0s"`},
 		{"sample", func(c *config.Config) { c.Media.SampleInterval = 0 }, `'media.sample_interval' = "0s"`},
+		{"sample format", func(c *config.Config) { c.Media.SampleFormat = "png" }, `'media.sample_format' = "png"`},
 		{"thresholds", func(c *config.Config) { c.ML.FrameThresholds = "Porn=2" }, `'ml.frame_thresholds' = "Porn=2"`},
 		{"thresholds syntax", func(c *config.Config) { c.ML.FrameThresholds = "Porn" }, `'ml.frame_thresholds' = "Porn"`},
 		{"chat threshold", func(c *config.Config) { c.ML.ChatThreshold = 0 }, `'ml.chat_threshold' = "0"`},

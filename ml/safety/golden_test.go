@@ -172,3 +172,41 @@ func TestFrameGolden(t *testing.T) {
 		})
 	}
 }
+
+// The frames topic carries samples as raw RGB24 by default (media
+// sample_format rgb24): the lossless cases, sent as RGB24 bytes, must score
+// within goldenTol of Python onnxruntime, preprocessing included.
+func TestFrameGoldenRGB24(t *testing.T) {
+	m := openFrame(t, ModelConfig{})
+	var g frameGolden
+	readJSON(t, "frame_golden.json", &g)
+	n := 0
+	for _, ca := range g.Cases {
+		if !ca.Exact {
+			continue
+		}
+		n++
+		t.Run(ca.File, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(testdata, ca.File))
+			require.NoError(t, err)
+			img, err := DecodeFrame(data)
+			require.NoError(t, err)
+			b := img.Bounds()
+			pix := make([]byte, 0, b.Dx()*b.Dy()*3)
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					r, g, bl, _ := img.At(x, y).RGBA()
+					pix = append(pix, byte(r>>8), byte(g>>8), byte(bl>>8))
+				}
+			}
+			x, err := PreprocessRGB24(pix, b.Dx(), b.Dy(), nil)
+			require.NoError(t, err)
+			out, err := m.Score(context.Background(), [][]float32{x})
+			require.NoError(t, err)
+			for k, want := range ca.Probabilities {
+				require.InDelta(t, want, float64(out[0][k]), goldenTol, "%s", g.Labels[k])
+			}
+		})
+	}
+	require.Positive(t, n, "no lossless golden case")
+}
