@@ -158,34 +158,7 @@ func TestEndToEndGoLiveAndWatch(t *testing.T) {
 	s1 := newStreamer(t, dbPath, "speedy", "Any% speedrun world record attempts", 5, []string{"speedrun", "English"})
 	s2 := newStreamer(t, dbPath, "painter", "Oil painting landscapes", 3, []string{"art"})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &syncBuffer{}
-	addrs := make(chan Addrs, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runWith(ctx, localArgs(dir), []string{"BEACON_MEDIA_SEGMENT_DURATION=1s"}, out, func(a Addrs) { addrs <- a })
-	}()
-	var a Addrs
-	select {
-	case a = <-addrs:
-	case err := <-done:
-		t.Fatalf("beacon stopped: %v\n%s", err, out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("beacon did not start:\n%s", out.String())
-	}
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(60 * time.Second):
-			t.Error("beacon did not shut down")
-		}
-		if t.Failed() {
-			t.Logf("beacon output:\n%s", out.String())
-		}
-	}()
+	a, _ := startBeacon(t, localArgs(dir), []string{"BEACON_MEDIA_SEGMENT_DURATION=1s"})
 	base := "http://" + a.HTTP.String()
 	publish(t, a.RTMP.String(), s1.key)
 	publish(t, a.RTMP.String(), s2.key)
@@ -322,33 +295,8 @@ func TestEndToEndSafetyFlagAndReview(t *testing.T) {
 	newUser(t, dbPath, "modmary", store.RoleModerator)
 	newUser(t, dbPath, "viewvic")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &syncBuffer{}
-	addrs := make(chan Addrs, 1)
-	done := make(chan error, 1)
 	env := []string{"BEACON_ML_FRAME_THRESHOLDS=Drawing=0.5", "BEACON_MEDIA_SAMPLE_INTERVAL=1s", "BEACON_MEDIA_LADDER=false"}
-	go func() { done <- runWith(ctx, localArgs(dir), env, out, func(a Addrs) { addrs <- a }) }()
-	var a Addrs
-	select {
-	case a = <-addrs:
-	case err := <-done:
-		t.Fatalf("beacon stopped: %v\n%s", err, out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("beacon did not start:\n%s", out.String())
-	}
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(60 * time.Second):
-			t.Error("beacon did not shut down")
-		}
-		if t.Failed() {
-			t.Logf("beacon output:\n%s", out.String())
-		}
-	}()
+	a, _ := startBeacon(t, localArgs(dir), env)
 	base := "http://" + a.HTTP.String()
 	live := time.Now()
 	publishSource(t, a.RTMP.String(), s.key, "testsrc=size=640x360:rate=15")
