@@ -103,8 +103,10 @@ type Result struct {
 // Hit is one result.
 type Hit struct {
 	Channel
-	// Score is the text relevance score (0 without text). Scores are
-	// comparable within one result only.
+	// Score is the text relevance score when results sort by relevance;
+	// it is 0 without text and for the other orders (backends skip scoring
+	// when it does not decide the order). Scores are comparable within one
+	// result only.
 	Score float64
 }
 

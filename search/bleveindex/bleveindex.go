@@ -89,6 +89,8 @@ type Index struct {
 	bi    bleve.Index
 	snaps *snapshot.Store
 	ids   *idCache
+	// scratch recycles the per-query buffers (*scratch).
+	scratch sync.Pool
 
 	// wmu serializes writes so bleve and docs change in the same order.
 	wmu sync.Mutex
@@ -236,9 +238,10 @@ func Open(cfg Config) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bleveindex: open %s: %w", cfg.Path, err)
 	}
+	keys := newKeyTable()
 	ix := &Index{
 		cfg: cfg, log: cfg.Logger.With("component", "bleveindex"), bi: bi,
-		snaps: snapshot.New(cfg.SnapshotTTL, 0), ids: newIDCache(), docs: newStore(),
+		snaps: snapshot.New(cfg.SnapshotTTL, 0), ids: newIDCache(keys), docs: newStore(keys),
 	}
 	if err := ix.load(); err != nil {
 		_ = bi.Close()

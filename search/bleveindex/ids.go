@@ -13,70 +13,127 @@ import (
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
-// idCache maps bleve's internal document numbers to channel ids without
+// keyTable gives every channel id a stable int32 key for the life of the
+// process. Keys are never reused, so a key always names the same channel: a
+// bleve hit resolved to a key reads the store's current entry for it (or
+// none, after a delete) with an array index instead of a hash of the id. A
+// deleted channel keeps its key (a few dozen bytes) so that re-creating it
+// gets the same one.
+type keyTable struct {
+	mu sync.Mutex
+	m  map[string]int32
+}
+
+func newKeyTable() *keyTable { return &keyTable{m: map[string]int32{}} }
+
+func (t *keyTable) key(id string) int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.keyLocked(id)
+}
+
+func (t *keyTable) keyLocked(id string) int32 {
+	if k, ok := t.m[id]; ok {
+		return k
+	}
+	k := int32(len(t.m))
+	t.m[id] = k
+	return k
+}
+
+// idCache maps bleve's internal document numbers to channel keys without
 // reading stored fields for every hit. Scorch segments are immutable, so the
-// external ids of one segment are read once (on its first query) and kept
+// ids of one segment are read once (on its first query) and kept, as keys,
 // while the segment is part of the index; a hit's global document number is
 // its segment's offset plus its local number.
 type idCache struct {
+	keys *keyTable
 	mu   sync.Mutex
-	segs map[segment.Segment][]string
+	segs map[segment.Segment][]int32
 }
 
-func newIDCache() *idCache { return &idCache{segs: map[segment.Segment][]string{}} }
+func newIDCache(keys *keyTable) *idCache {
+	return &idCache{keys: keys, segs: map[segment.Segment][]int32{}}
+}
 
-// resolver returns the id lookup for one index snapshot.
-func (c *idCache) resolver(snap *scorch.IndexSnapshot) (func(internal []byte) (string, bool), error) {
+// resolver returns the key lookup for one index snapshot.
+func (c *idCache) resolver(snap *scorch.IndexSnapshot) (*resolver, error) {
 	ss := snap.Segments()
-	offsets := make([]uint64, len(ss))
-	tables := make([][]string, len(ss))
+	r := &resolver{offsets: make([]uint64, len(ss)), tables: make([][]int32, len(ss))}
 	live := make(map[segment.Segment]bool, len(ss))
 	var running uint64
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, s := range ss {
-		offsets[i] = running
+		r.offsets[i] = running
 		seg := s.Segment()
 		running += seg.Count()
 		live[seg] = true
 		t, ok := c.segs[seg]
 		if !ok {
-			t = make([]string, seg.Count())
-			for n := range t {
-				id, err := seg.DocID(uint64(n))
-				if err != nil {
-					return nil, fmt.Errorf("bleveindex: reading ids of a segment: %w", err)
-				}
-				t[n] = string(id)
+			var err error
+			if t, err = c.readSegment(seg); err != nil {
+				return nil, err
 			}
 			c.segs[seg] = t
 		}
-		tables[i] = t
+		r.tables[i] = t
 	}
 	for seg := range c.segs {
 		if !live[seg] {
 			delete(c.segs, seg)
 		}
 	}
-	return func(internal []byte) (string, bool) {
-		if len(internal) != 8 {
-			return "", false
-		}
-		g := binary.BigEndian.Uint64(internal)
-		i := sort.Search(len(offsets), func(i int) bool { return offsets[i] > g }) - 1
-		if i < 0 {
-			return "", false
-		}
-		local := g - offsets[i]
-		if local >= uint64(len(tables[i])) {
-			return "", false
-		}
-		return tables[i][local], true
-	}, nil
+	return r, nil
 }
 
-// visit calls fn with the id and score of every document matching q.
-func (ix *Index) visit(ctx context.Context, q query.Query, score bool, fn func(id string, score float64)) error {
+func (c *idCache) readSegment(seg segment.Segment) ([]int32, error) {
+	t := make([]int32, seg.Count())
+	c.keys.mu.Lock()
+	defer c.keys.mu.Unlock()
+	for n := range t {
+		id, err := seg.DocID(uint64(n))
+		if err != nil {
+			return nil, fmt.Errorf("bleveindex: reading ids of a segment: %w", err)
+		}
+		if k, ok := c.keys.m[string(id)]; ok {
+			t[n] = k
+		} else {
+			t[n] = c.keys.keyLocked(string(id))
+		}
+	}
+	return t, nil
+}
+
+// resolver maps the internal ids of one index snapshot to channel keys.
+type resolver struct {
+	offsets []uint64
+	tables  [][]int32
+	last    int // segment of the previous hit: hits come in document order
+}
+
+func (r *resolver) key(internal []byte) (int32, bool) {
+	if len(internal) != 8 {
+		return 0, false
+	}
+	g := binary.BigEndian.Uint64(internal)
+	i := r.last
+	if i >= len(r.offsets) || g < r.offsets[i] || (i+1 < len(r.offsets) && g >= r.offsets[i+1]) {
+		i = sort.Search(len(r.offsets), func(i int) bool { return r.offsets[i] > g }) - 1
+		if i < 0 {
+			return 0, false
+		}
+		r.last = i
+	}
+	local := g - r.offsets[i]
+	if local >= uint64(len(r.tables[i])) {
+		return 0, false
+	}
+	return r.tables[i][local], true
+}
+
+// visit calls fn with the key and score of every document matching q.
+func (ix *Index) visit(ctx context.Context, q query.Query, score bool, fn func(key int32, score float64)) error {
 	adv, err := ix.bi.Advanced()
 	if err != nil {
 		return err
@@ -90,7 +147,7 @@ func (ix *Index) visit(ctx context.Context, q query.Query, score bool, fn func(i
 	if !ok {
 		return fmt.Errorf("bleveindex: unexpected index reader %T", r)
 	}
-	resolve, err := ix.ids.resolver(snap)
+	res, err := ix.ids.resolver(snap)
 	if err != nil {
 		return err
 	}
@@ -113,8 +170,8 @@ func (ix *Index) visit(ctx context.Context, q query.Query, score bool, fn func(i
 		if dm == nil {
 			return nil
 		}
-		if id, ok := resolve(dm.IndexInternalID); ok {
-			fn(id, dm.Score)
+		if k, ok := res.key(dm.IndexInternalID); ok {
+			fn(k, dm.Score)
 		}
 		sctx.DocumentMatchPool.Put(dm)
 		if n++; n%4096 == 0 && ctx.Err() != nil {

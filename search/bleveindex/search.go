@@ -2,11 +2,9 @@ package bleveindex
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -18,9 +16,35 @@ import (
 // match is one matching channel during ranking.
 type match struct {
 	e     *entry
-	doc   *search.Channel
+	id    string
 	score float64
 	key   int64
+}
+
+// rawHit is one bleve hit before the filters: the channel's key and score.
+type rawHit struct {
+	key   int32
+	score float64
+}
+
+// scratch holds a query's buffers, recycled through Index.scratch so that a
+// query allocates nothing in proportion to its matches.
+type scratch struct {
+	raw []rawHit
+	ms  []match
+}
+
+func (ix *Index) getScratch() *scratch {
+	if sc, ok := ix.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{raw: make([]rawHit, 0, 1024), ms: make([]match, 0, 1024)}
+}
+
+func (ix *Index) putScratch(sc *scratch) {
+	clear(sc.ms) // drop the entry pointers
+	sc.raw, sc.ms = sc.raw[:0], sc.ms[:0]
+	ix.scratch.Put(sc)
 }
 
 // Search runs q.
@@ -46,11 +70,12 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 			return ix.pageFromSnapshot(p, e), nil
 		}
 	}
-	matches, names, err := ix.match(ctx, p)
+	sc := ix.getScratch()
+	defer ix.putScratch(sc)
+	matches, names, err := ix.match(ctx, p, sc)
 	if err != nil {
 		return search.Result{}, err
 	}
-	defer putMatches(matches)
 	for i := range matches {
 		matches[i].key = sortKey(p.Sort, &matches[i])
 	}
@@ -61,7 +86,7 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 	if p.Cursor != nil {
 		// Keyset continuation: the snapshot is gone, so continue after the
 		// cursor's position in the current ranking.
-		after := match{key: p.Cursor.Key, score: search.KeyScore(p.Cursor.Key), doc: &search.Channel{ID: p.Cursor.ID}}
+		after := match{key: p.Cursor.Key, score: search.KeyScore(p.Cursor.Key), id: p.Cursor.ID}
 		kept := matches[:0]
 		for _, m := range matches {
 			if less(p.Sort, &after, &m) {
@@ -75,16 +100,16 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 	page := ranked[:min(p.Limit, len(ranked))]
 	res.Hits = make([]search.Hit, len(page))
 	for i, m := range page {
-		res.Hits[i] = search.Hit{Channel: clone(m.doc), Score: m.score}
+		res.Hits[i] = search.Hit{Channel: clone(m.e.c), Score: m.score}
 	}
 	if len(ranked) > len(page) && len(page) > 0 {
 		last := page[len(page)-1]
-		c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: p.Offset + len(page), Key: last.key, ID: last.doc.ID}
+		c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: p.Offset + len(page), Key: last.key, ID: last.id}
 		if p.Cursor == nil {
 			e := &snapshot.Entry{Total: res.Total, Facets: res.Facets,
 				IDs: make([]string, len(ranked)), Keys: make([]int64, len(ranked)), Scores: make([]float64, len(ranked))}
 			for i, m := range ranked {
-				e.IDs[i], e.Keys[i], e.Scores[i] = m.doc.ID, m.key, m.score
+				e.IDs[i], e.Keys[i], e.Scores[i] = m.id, m.key, m.score
 			}
 			c.Snapshot = ix.snaps.Put(e)
 		}
@@ -116,45 +141,47 @@ func (ix *Index) pageFromSnapshot(p *search.Plan, e *snapshot.Entry) search.Resu
 	return res
 }
 
-// match returns every channel matching p's text and filters, and the
-// interned names its facets use.
-func (ix *Index) match(ctx context.Context, p *search.Plan) ([]match, []string, error) {
+// match returns every channel matching p's text and filters (in sc.ms), and
+// the interned names its facets use.
+func (ix *Index) match(ctx context.Context, p *search.Plan, sc *scratch) ([]match, []string, error) {
 	if len(p.Terms) == 0 {
 		ix.mu.RLock()
 		defer ix.mu.RUnlock()
 		f := ix.docs.compile(p)
-		out := getMatches()
-		if f.none {
-			return out, ix.docs.names, nil
-		}
-		for _, e := range ix.docs.all {
-			if f.passes(e) {
-				out = append(out, match{e: e, doc: e.c})
+		out := sc.ms[:0]
+		if !f.none {
+			for _, e := range ix.docs.all {
+				if f.passes(e) {
+					out = append(out, match{e: e, id: e.c.ID})
+				}
 			}
 		}
+		sc.ms = out
 		return out, ix.docs.names, nil
 	}
-	hits := getMatches()
-	err := ix.visit(ctx, buildQuery(p), p.Sort == search.SortRelevance, func(id string, score float64) {
-		hits = append(hits, match{doc: &search.Channel{ID: id}, score: score})
+	raw := sc.raw[:0]
+	err := ix.visit(ctx, buildQuery(p), p.Sort == search.SortRelevance, func(key int32, score float64) {
+		raw = append(raw, rawHit{key: key, score: score})
 	})
+	sc.raw = raw
 	if err != nil {
 		if ctx.Err() != nil {
-			putMatches(hits)
 			return nil, nil, ctx.Err()
 		}
-		putMatches(hits)
 		return nil, nil, fmt.Errorf("%w: bleveindex: search: %w", search.ErrUnavailable, err)
 	}
-	out := hits[:0]
+	out := sc.ms[:0]
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	f := ix.docs.compile(p)
-	for _, h := range hits {
-		if e, ok := ix.docs.byID[h.doc.ID]; ok && f.passes(e) {
-			out = append(out, match{e: e, doc: e.c, score: h.score})
+	if !f.none {
+		for _, h := range raw {
+			if e := ix.docs.byKeyGet(h.key); e != nil && f.passes(e) {
+				out = append(out, match{e: e, id: e.c.ID, score: h.score})
+			}
 		}
 	}
+	sc.ms = out
 	return out, ix.docs.names, nil
 }
 
@@ -204,66 +231,64 @@ func sortKey(s search.Sort, m *match) int64 {
 
 // less reports whether a ranks before b.
 func less(s search.Sort, a, b *match) bool {
-	var c int
 	if s == search.SortRelevance {
-		c = cmp.Compare(b.score, a.score)
-	} else {
-		c = cmp.Compare(b.key, a.key)
+		if a.score != b.score {
+			return a.score > b.score
+		}
+	} else if a.key != b.key {
+		return a.key > b.key
 	}
-	if c != 0 {
-		return c < 0
-	}
-	return a.doc.ID < b.doc.ID
+	return a.id < b.id
 }
 
-// topK returns the k best matches in rank order.
+// topK reorders ms so that its first k (or all) matches are the best, in
+// rank order, and returns them. It works in place: a bounded heap of the
+// worst of the best k at the front of ms, then a sort of those k.
 func topK(s search.Sort, ms []match, k int) []match {
 	if k <= 0 {
 		return nil
 	}
-	if len(ms) <= k {
-		out := slices.Clone(ms)
-		slices.SortFunc(out, func(a, b match) int { return rankCmp(s, &a, &b) })
-		return out
-	}
-	h := &worstHeap{s: s, ms: make([]match, 0, k)}
-	for i := range ms {
-		if len(h.ms) < k {
-			heap.Push(h, ms[i])
-		} else if less(s, &ms[i], &h.ms[0]) {
-			h.ms[0] = ms[i]
-			heap.Fix(h, 0)
+	if len(ms) > k {
+		h := ms[:k]
+		for i := k/2 - 1; i >= 0; i-- {
+			siftDown(s, h, i)
 		}
+		for i := k; i < len(ms); i++ {
+			if less(s, &ms[i], &h[0]) {
+				h[0] = ms[i]
+				siftDown(s, h, 0)
+			}
+		}
+		ms = h
 	}
-	out := h.ms
-	slices.SortFunc(out, func(a, b match) int { return rankCmp(s, &a, &b) })
-	return out
+	slices.SortFunc(ms, func(a, b match) int {
+		if less(s, &a, &b) {
+			return -1
+		}
+		if less(s, &b, &a) {
+			return 1
+		}
+		return 0
+	})
+	return ms
 }
 
-func rankCmp(s search.Sort, a, b *match) int {
-	if less(s, a, b) {
-		return -1
+// siftDown restores the heap below i; the worst-ranked match is on top.
+func siftDown(s search.Sort, h []match, i int) {
+	for {
+		w := i
+		if l := 2*i + 1; l < len(h) && less(s, &h[w], &h[l]) {
+			w = l
+		}
+		if r := 2*i + 2; r < len(h) && less(s, &h[w], &h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
 	}
-	if less(s, b, a) {
-		return 1
-	}
-	return 0
-}
-
-// worstHeap keeps the worst-ranked match on top.
-type worstHeap struct {
-	s  search.Sort
-	ms []match
-}
-
-func (h *worstHeap) Len() int           { return len(h.ms) }
-func (h *worstHeap) Less(i, j int) bool { return less(h.s, &h.ms[j], &h.ms[i]) }
-func (h *worstHeap) Swap(i, j int)      { h.ms[i], h.ms[j] = h.ms[j], h.ms[i] }
-func (h *worstHeap) Push(x any)         { h.ms = append(h.ms, x.(match)) }
-func (h *worstHeap) Pop() any {
-	x := h.ms[len(h.ms)-1]
-	h.ms = h.ms[:len(h.ms)-1]
-	return x
 }
 
 // countFacets counts categories, languages and tags over ms, on interned
@@ -329,20 +354,4 @@ func emptyResult(p *search.Plan) search.Result {
 		res.Facets = &search.Facets{}
 	}
 	return res
-}
-
-// matchPool recycles the per-query match slices (up to one per document).
-var matchPool sync.Pool
-
-func getMatches() []match {
-	if v, ok := matchPool.Get().(*[]match); ok {
-		return (*v)[:0]
-	}
-	return make([]match, 0, 1024)
-}
-
-func putMatches(ms []match) {
-	clear(ms)
-	ms = ms[:0]
-	matchPool.Put(&ms)
 }

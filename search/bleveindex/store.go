@@ -11,6 +11,7 @@ import (
 // query may keep using the ones it read after releasing the lock.
 type entry struct {
 	c         *search.Channel
+	key       int32 // the channel's stable key (see keyTable)
 	slot      int
 	cat, lang int32
 	tags      []int32 // streamer tags and Smart Tags together
@@ -21,16 +22,34 @@ type entry struct {
 	hidden    bool
 }
 
-// store holds every document in memory: by id, and densely for scans.
+// store holds every document in memory: by id, densely for scans, and by
+// stable key for resolving bleve hits without hashing their ids.
 type store struct {
 	byID  map[string]*entry
 	all   []*entry
+	byKey []*entry // indexed by key; nil for a key with no document
+	keys  *keyTable
 	ids   map[string]int32
 	names []string
 }
 
-func newStore() *store {
-	return &store{byID: map[string]*entry{}, ids: map[string]int32{"": 0}, names: []string{""}}
+func newStore(keys *keyTable) *store {
+	return &store{byID: map[string]*entry{}, keys: keys, ids: map[string]int32{"": 0}, names: []string{""}}
+}
+
+// byKeyGet returns the current entry of key, nil when there is none.
+func (s *store) byKeyGet(key int32) *entry {
+	if key < 0 || int(key) >= len(s.byKey) {
+		return nil
+	}
+	return s.byKey[key]
+}
+
+func (s *store) setKey(e *entry) {
+	for int(e.key) >= len(s.byKey) {
+		s.byKey = append(s.byKey, nil)
+	}
+	s.byKey[e.key] = e
 }
 
 func (s *store) intern(v string) int32 {
@@ -58,13 +77,16 @@ func (s *store) put(c *search.Channel) {
 		e.tags = append(e.tags, s.intern(t))
 	}
 	if old, ok := s.byID[c.ID]; ok {
+		e.key = old.key
 		e.slot = old.slot
 		s.all[e.slot] = e
 	} else {
+		e.key = s.keys.key(c.ID)
 		e.slot = len(s.all)
 		s.all = append(s.all, e)
 	}
 	s.byID[c.ID] = e
+	s.setKey(e)
 }
 
 // setViewers replaces c's viewer count, keeping the interned values.
@@ -79,6 +101,7 @@ func (s *store) setViewers(c *search.Channel) {
 	e.viewers = c.ViewerCount
 	s.all[e.slot] = &e
 	s.byID[c.ID] = &e
+	s.byKey[e.key] = &e
 }
 
 func (s *store) del(id string) {
@@ -92,9 +115,11 @@ func (s *store) del(id string) {
 		moved.slot = e.slot
 		s.all[e.slot] = &moved
 		s.byID[moved.c.ID] = &moved
+		s.byKey[moved.key] = &moved
 	}
 	s.all[len(s.all)-1] = nil
 	s.all = s.all[:len(s.all)-1]
+	s.byKey[e.key] = nil
 	delete(s.byID, id)
 }
 

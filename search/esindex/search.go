@@ -12,9 +12,15 @@ import (
 	"github.com/beaconlive/beacon/search/internal/snapshot"
 )
 
-// Search runs q. The first page sends two searches in one _msearch: the page
-// itself (with facets and the total) and the ranked ids up to
-// search.MaxDepth, kept as the cursor's snapshot.
+// Search runs q.
+//
+// The first page is one search for the ranked ids up to search.MaxDepth
+// (sort values only: no _source, no stored fields), the total and the facet
+// aggregations; those ids become the cursor's snapshot, and the page is the
+// snapshot's first Limit ids, fetched with one _mget from the same refreshed
+// view of the index (not realtime, which would force a refresh under a stream
+// of viewer-count updates). Later pages slice the snapshot the same way, or —
+// when the snapshot is gone — continue with search_after.
 func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, error) {
 	p, err := search.Prepare(q)
 	if err != nil {
@@ -30,95 +36,110 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 		}
 		return res, nil
 	}
-	if p.Cursor != nil {
-		if e, ok := ix.snaps.Get(p.Cursor.Snapshot); ok {
-			return ix.pageFromSnapshot(ctx, p, e)
-		}
+	if p.Cursor == nil {
+		return ix.firstPage(ctx, p)
 	}
-	query := buildQuery(p)
-	page := elastic.NewSearchSource().Query(query).Size(p.Limit).SortBy(sorters(p.Sort)...).
-		TrackTotalHits(true).TrackScores(len(p.Terms) > 0).FetchSourceIncludeExclude(nil, []string{"tags", "tags_text", "hidden", "started_ms"})
+	if e, ok := ix.snaps.Get(p.Cursor.Snapshot); ok {
+		return ix.pageFromSnapshot(ctx, p, e, p.Cursor.Snapshot, true)
+	}
+	return ix.keysetPage(ctx, p)
+}
+
+// searchSource is the part of a search every page shares: the query, the
+// order and the facets. Scores are computed only when they order the
+// results (Hit.Score is 0 for the other orders).
+func searchSource(p *search.Plan) *elastic.SearchSource {
+	src := elastic.NewSearchSource().Query(buildQuery(p)).SortBy(sorters(p.Sort)...).TrackTotalHits(true)
 	if p.Facets {
 		for name, agg := range facetAggs(p.FacetSize) {
-			page = page.Aggregation(name, agg)
+			src = src.Aggregation(name, agg)
 		}
 	}
-	if p.Cursor != nil {
-		var key any = p.Cursor.Key
-		if p.Sort == search.SortRelevance {
-			key = search.KeyScore(p.Cursor.Key)
-		}
-		page = page.SearchAfter(key, p.Cursor.ID)
-	}
-	ms := ix.es.MultiSearch().FilterPath(
-		"responses.error", "responses.status", "responses.hits.total",
-		"responses.hits.hits._source", "responses.hits.hits._score", "responses.hits.hits.sort",
-		"responses.aggregations",
-	).Add(elastic.NewSearchRequest().Index(ix.alias).SearchSource(page))
-	first := p.Cursor == nil
-	if first {
-		ranks := elastic.NewSearchSource().Query(query).Size(search.MaxDepth).SortBy(sorters(p.Sort)...).
-			TrackTotalHits(false).TrackScores(len(p.Terms) > 0).FetchSource(false).StoredFields("_none_")
-		ms = ms.Add(elastic.NewSearchRequest().Index(ix.alias).SearchSource(ranks))
-	}
-	mres, err := ms.Do(ctx)
+	return src
+}
+
+// firstPage ranks the matches once, keeps them as the snapshot and serves
+// the first page from it.
+func (ix *Index) firstPage(ctx context.Context, p *search.Plan) (search.Result, error) {
+	src := searchSource(p).Size(search.MaxDepth).FetchSource(false).StoredFields("_none_")
+	sr, err := ix.es.Search(ix.alias).SearchSource(src).
+		FilterPath("error", "status", "hits.total", "hits.hits._score", "hits.hits.sort", "aggregations").
+		Do(ctx)
 	if err != nil {
 		return search.Result{}, unavailable("search", err)
 	}
-	if len(mres.Responses) == 0 {
-		return search.Result{}, fmt.Errorf("%w: esindex: empty _msearch answer", search.ErrUnavailable)
-	}
-	for _, r := range mres.Responses {
-		if r.Error != nil {
-			return search.Result{}, fmt.Errorf("%w: esindex: search: %s: %s", search.ErrUnavailable, r.Error.Type, r.Error.Reason)
+	e := &snapshot.Entry{}
+	if sr.Hits != nil {
+		if sr.Hits.TotalHits != nil {
+			e.Total = int(sr.Hits.TotalHits.Value)
+		}
+		e.IDs = make([]string, 0, len(sr.Hits.Hits))
+		e.Keys = make([]int64, 0, len(sr.Hits.Hits))
+		e.Scores = make([]float64, 0, len(sr.Hits.Hits))
+		for _, h := range sr.Hits.Hits {
+			id, ok := lastSortString(h.Sort)
+			if !ok {
+				return search.Result{}, fmt.Errorf("%w: esindex: a hit without its id sort value", search.ErrUnavailable)
+			}
+			score := hitScore(p, h)
+			e.IDs = append(e.IDs, id)
+			e.Keys = append(e.Keys, sortKey(p.Sort, h.Sort, score))
+			e.Scores = append(e.Scores, score)
 		}
 	}
-	pr := mres.Responses[0]
+	if p.Facets {
+		e.Facets = readFacets(sr.Aggregations)
+	}
+	var id search.SnapshotID
+	if len(e.IDs) > p.Limit {
+		id = ix.snaps.Put(e)
+	}
+	return ix.pageFromSnapshot(ctx, p, e, id, false)
+}
+
+func hitScore(p *search.Plan, h *elastic.SearchHit) float64 {
+	if p.Sort == search.SortRelevance && h.Score != nil && !math.IsNaN(*h.Score) {
+		return *h.Score
+	}
+	return 0
+}
+
+// keysetPage continues after the cursor's position in the current ranking
+// (the snapshot is gone).
+func (ix *Index) keysetPage(ctx context.Context, p *search.Plan) (search.Result, error) {
+	var key any = p.Cursor.Key
+	if p.Sort == search.SortRelevance {
+		key = search.KeyScore(p.Cursor.Key)
+	}
+	src := searchSource(p).Size(p.Limit).SearchAfter(key, p.Cursor.ID).
+		FetchSourceIncludeExclude(nil, []string{"tags", "tags_text", "hidden", "started_ms"})
+	sr, err := ix.es.Search(ix.alias).SearchSource(src).
+		FilterPath("error", "status", "hits.total", "hits.hits._source", "hits.hits._score", "hits.hits.sort", "aggregations").
+		Do(ctx)
+	if err != nil {
+		return search.Result{}, unavailable("search", err)
+	}
 	res := search.Result{}
-	if pr.Hits != nil && pr.Hits.TotalHits != nil {
-		res.Total = int(pr.Hits.TotalHits.Value)
+	if sr.Hits != nil && sr.Hits.TotalHits != nil {
+		res.Total = int(sr.Hits.TotalHits.Value)
 	}
 	if p.Facets {
-		res.Facets = readFacets(pr.Aggregations)
+		res.Facets = readFacets(sr.Aggregations)
 	}
 	var lastKey int64
 	var lastID string
-	if pr.Hits != nil {
-		for _, h := range pr.Hits.Hits {
+	if sr.Hits != nil {
+		for _, h := range sr.Hits.Hits {
 			c, err := fromSource(h.Source)
 			if err != nil {
 				return search.Result{}, err
 			}
-			score := 0.0
-			if h.Score != nil && !math.IsNaN(*h.Score) && len(p.Terms) > 0 {
-				score = *h.Score
-			}
+			score := hitScore(p, h)
 			res.Hits = append(res.Hits, search.Hit{Channel: c, Score: score})
 			lastKey, lastID = sortKey(p.Sort, h.Sort, score), c.ID
 		}
 	}
 	consumed := p.Offset + len(res.Hits)
-	if first {
-		e := &snapshot.Entry{Total: res.Total, Facets: res.Facets}
-		if rr := mres.Responses[1]; rr.Hits != nil {
-			for _, h := range rr.Hits.Hits {
-				id, _ := lastSortString(h.Sort)
-				score := 0.0
-				if h.Score != nil && !math.IsNaN(*h.Score) && len(p.Terms) > 0 {
-					score = *h.Score
-				}
-				e.IDs = append(e.IDs, id)
-				e.Keys = append(e.Keys, sortKey(p.Sort, h.Sort, score))
-				e.Scores = append(e.Scores, score)
-			}
-		}
-		if len(e.IDs) > p.Limit && len(res.Hits) > 0 {
-			c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: p.Limit, Key: e.Keys[p.Limit-1], ID: e.IDs[p.Limit-1]}
-			c.Snapshot = ix.snaps.Put(e)
-			res.NextCursor = c.Encode()
-		}
-		return res, nil
-	}
 	if len(res.Hits) == p.Limit && consumed < search.MaxDepth && consumed < res.Total {
 		c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: consumed, Key: lastKey, ID: lastID}
 		// Only continue when something follows.
@@ -127,14 +148,17 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 	return res, nil
 }
 
-// pageFromSnapshot serves a later page from the first page's ranking with
-// each channel's current (realtime) document.
-func (ix *Index) pageFromSnapshot(ctx context.Context, p *search.Plan, e *snapshot.Entry) (search.Result, error) {
+// pageFromSnapshot serves the page at p.Offset from a ranking snapshot with
+// each channel's current document (realtime: later pages show changes made
+// since the snapshot), leaving out channels deleted or no longer passing the
+// filters. id names the stored snapshot; zero when it was not stored (the
+// ranking ends within the page).
+func (ix *Index) pageFromSnapshot(ctx context.Context, p *search.Plan, e *snapshot.Entry, id search.SnapshotID, realtime bool) (search.Result, error) {
 	res := search.Result{Total: e.Total, Facets: e.Facets}
 	from := min(p.Offset, len(e.IDs))
 	to := min(p.Offset+p.Limit, len(e.IDs))
 	if to > from {
-		mg := ix.es.Mget().Realtime(true)
+		mg := ix.es.Mget().Realtime(realtime)
 		for _, id := range e.IDs[from:to] {
 			mg = mg.Add(elastic.NewMultiGetItem().Index(ix.alias).Id(id))
 		}
@@ -156,8 +180,8 @@ func (ix *Index) pageFromSnapshot(ctx context.Context, p *search.Plan, e *snapsh
 			res.Hits = append(res.Hits, search.Hit{Channel: c, Score: e.Scores[from+k]})
 		}
 	}
-	if to < len(e.IDs) && to > from {
-		c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: to, Snapshot: p.Cursor.Snapshot, Key: e.Keys[to-1], ID: e.IDs[to-1]}
+	if to < len(e.IDs) && to > from && !id.IsZero() {
+		c := &search.Cursor{Sort: p.Sort, Fingerprint: p.Fingerprint, Offset: to, Snapshot: id, Key: e.Keys[to-1], ID: e.IDs[to-1]}
 		res.NextCursor = c.Encode()
 	}
 	return res, nil
