@@ -247,6 +247,12 @@ func Open(cfg Config) (*Index, error) {
 		_ = bi.Close()
 		return nil, err
 	}
+	// Read the segments' ids now rather than in the first query (some
+	// 30 ms for 100,000 documents).
+	if err := ix.warmIDs(); err != nil {
+		_ = bi.Close()
+		return nil, fmt.Errorf("bleveindex: load: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ix.cancel = cancel
 	ix.wg.Add(1)

@@ -43,27 +43,39 @@ func (t *keyTable) keyLocked(id string) int32 {
 
 // idCache maps bleve's internal document numbers to channel keys without
 // reading stored fields for every hit. Scorch segments are immutable, so the
-// ids of one segment are read once (on its first query) and kept, as keys,
-// while the segment is part of the index; a hit's global document number is
-// its segment's offset plus its local number.
+// ids of one segment are read once and kept, as keys, while the segment is
+// part of the index; a hit's global document number is its segment's offset
+// plus its local number. Reading a segment's ids takes about 0.3 µs a
+// document (some 30 ms for a merged 100,000-document segment): Open reads
+// every segment's, and the first query to meet a new segment (from a batch or
+// a merge) reads its ids, outside the cache's lock, once; queries that meet
+// it meanwhile wait for that read.
 type idCache struct {
 	keys *keyTable
 	mu   sync.Mutex
-	segs map[segment.Segment][]int32
+	segs map[segment.Segment]*segTable
+}
+
+// segTable is one segment's keys, read once.
+type segTable struct {
+	once sync.Once
+	keys []int32
+	err  error
 }
 
 func newIDCache(keys *keyTable) *idCache {
-	return &idCache{keys: keys, segs: map[segment.Segment][]int32{}}
+	return &idCache{keys: keys, segs: map[segment.Segment]*segTable{}}
 }
 
-// resolver returns the key lookup for one index snapshot.
+// resolver returns the key lookup for one index snapshot, reading the ids of
+// segments not seen before (outside the cache's lock, once per segment).
 func (c *idCache) resolver(snap *scorch.IndexSnapshot) (*resolver, error) {
 	ss := snap.Segments()
 	r := &resolver{offsets: make([]uint64, len(ss)), tables: make([][]int32, len(ss))}
+	tabs := make([]*segTable, len(ss))
 	live := make(map[segment.Segment]bool, len(ss))
 	var running uint64
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for i, s := range ss {
 		r.offsets[i] = running
 		seg := s.Segment()
@@ -71,31 +83,45 @@ func (c *idCache) resolver(snap *scorch.IndexSnapshot) (*resolver, error) {
 		live[seg] = true
 		t, ok := c.segs[seg]
 		if !ok {
-			var err error
-			if t, err = c.readSegment(seg); err != nil {
-				return nil, err
-			}
+			t = &segTable{}
 			c.segs[seg] = t
 		}
-		r.tables[i] = t
+		tabs[i] = t
 	}
 	for seg := range c.segs {
 		if !live[seg] {
 			delete(c.segs, seg)
 		}
 	}
+	c.mu.Unlock()
+	for i, t := range tabs {
+		t.once.Do(func() { t.keys, t.err = c.readSegment(ss[i].Segment()) })
+		if t.err != nil {
+			c.mu.Lock()
+			if c.segs[ss[i].Segment()] == t {
+				delete(c.segs, ss[i].Segment()) // the next query tries again
+			}
+			c.mu.Unlock()
+			return nil, t.err
+		}
+		r.tables[i] = t.keys
+	}
 	return r, nil
 }
 
 func (c *idCache) readSegment(seg segment.Segment) ([]int32, error) {
 	t := make([]int32, seg.Count())
-	c.keys.mu.Lock()
-	defer c.keys.mu.Unlock()
+	ids := make([][]byte, len(t))
 	for n := range t {
 		id, err := seg.DocID(uint64(n))
 		if err != nil {
 			return nil, fmt.Errorf("bleveindex: reading ids of a segment: %w", err)
 		}
+		ids[n] = id
+	}
+	c.keys.mu.Lock()
+	defer c.keys.mu.Unlock()
+	for n, id := range ids {
 		if k, ok := c.keys.m[string(id)]; ok {
 			t[n] = k
 		} else {
@@ -130,6 +156,25 @@ func (r *resolver) key(internal []byte) (int32, bool) {
 		return 0, false
 	}
 	return r.tables[i][local], true
+}
+
+// warmIDs reads the ids of the current snapshot's segments not read yet.
+func (ix *Index) warmIDs() error {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return fmt.Errorf("bleveindex: unexpected index reader %T", r)
+	}
+	_, err = ix.ids.resolver(snap)
+	return err
 }
 
 // visit calls fn with the key and score of every document matching q.
