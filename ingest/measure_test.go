@@ -1,12 +1,14 @@
+//go:build measure
+
 package ingest_test
 
 // TestMeasure prints the figures of the streaming core on this machine. It
 // replays a pre-encoded 720p30 3 Mbit/s file (ffmpeg -re -stream_loop -1
 // -c copy, so the publisher costs almost nothing) and reads the CPU time of
 // the processes from /proc. It takes about two minutes, so it only runs
-// with BEACON_MEASURE=1:
+// with the measure build tag:
 //
-//	BEACON_MEASURE=1 go test ./ingest -run TestMeasure -v -timeout 10m
+//	go test -tags measure ./ingest -run TestMeasure -v -timeout 10m
 
 import (
 	"net/http"
@@ -37,9 +39,6 @@ func cpuTicks(t *testing.T, pid string) int64 {
 }
 
 func TestMeasure(t *testing.T) {
-	if os.Getenv("BEACON_MEASURE") == "" {
-		t.Skip("set BEACON_MEASURE=1 to measure")
-	}
 	requireFFmpeg(t)
 	src := filepath.Join(t.TempDir(), "720p30.flv")
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
